@@ -1,0 +1,78 @@
+/**
+ * What a provider can do, declared as data so the planner refuses or warns before any cloud call
+ * (libcloud's `features`, done with types). Providers export it from a module that imports no cloud SDK,
+ * so `modelport validate` and `modelport providers` can read it cheaply.
+ */
+export type EndpointMode = 'realtime' | 'serverless' | 'async';
+export type RolloutStrategy = 'replace' | 'blue-green' | 'canary';
+export type Support = 'native' | 'emulated' | 'none';
+
+export interface ModeCapabilities {
+  support: Support;
+  /** How the provider does it, said in plans (e.g. "SageMaker serverless endpoint"). */
+  via?: string;
+  /** Largest request body, in MB (1 MB = 2^20 bytes). */
+  maxPayloadMB: number;
+  /** Longest request, in seconds. */
+  maxTimeoutSeconds: number;
+  scaleToZero: boolean;
+  autoscaling: boolean;
+  rolloutStrategies: readonly RolloutStrategy[];
+  shadow: boolean;
+  /** Neutral accelerator names it can attach (`nvidia-t4`, ...); empty for CPU only. */
+  accelerators: readonly string[];
+  /** Why support is emulated or missing, shown in plans and errors. */
+  note?: string;
+}
+
+export interface BatchCapabilities {
+  support: Support;
+  via?: string;
+  engines: readonly string[];
+  defaultEngine: string;
+  formats: readonly ('jsonl' | 'csv')[];
+  schedule: boolean;
+  triggerOnNewInput: boolean;
+  maxMiniBatchMB?: number;
+  note?: string;
+}
+
+export interface Capabilities {
+  /** Provider id used in `spec.target.provider`. */
+  provider: string;
+  displayName: string;
+  /** Cloud providers never default a region: a manifest without one is an error. */
+  requiresRegion: boolean;
+  /** Known regions, for a warning on a likely typo (empty: not checked). */
+  regions: readonly string[];
+  modelFormats: readonly string[];
+  /** URI schemes accepted in spec.model.uri (`file` for local paths). */
+  modelUriSchemes: readonly string[];
+  /** Longest deployment name the provider accepts once its own suffixes are added. */
+  maxNameLength: number;
+  endpoint: Readonly<Record<EndpointMode, ModeCapabilities>>;
+  batch: BatchCapabilities;
+  /** Extensions keys the provider requires, e.g. `['subscriptionId', 'resourceGroup', 'workspace']`. */
+  requiredExtensions: readonly string[];
+}
+
+/** A mode the provider does not offer at all, for use in declarations. */
+export const UNSUPPORTED_MODE: ModeCapabilities = {
+  support: 'none',
+  maxPayloadMB: 0,
+  maxTimeoutSeconds: 0,
+  scaleToZero: false,
+  autoscaling: false,
+  rolloutStrategies: [],
+  shadow: false,
+  accelerators: [],
+};
+
+export const UNSUPPORTED_BATCH: BatchCapabilities = {
+  support: 'none',
+  engines: [],
+  defaultEngine: '',
+  formats: [],
+  schedule: false,
+  triggerOnNewInput: false,
+};
