@@ -42,7 +42,8 @@ export async function generateValidator() {
 export async function generate() {
   const schema = JSON.parse(readFileSync(schemaPath, 'utf8'));
   // json-schema-to-typescript does not know ajv's `discriminator`; drop it for type generation only.
-  const { discriminator: _ignored, ...forTypes } = schema;
+  const forTypes = { ...schema };
+  delete forTypes.discriminator;
   const types = await compile(forTypes, 'ModelportManifest', {
     bannerComment: '',
     additionalProperties: false,

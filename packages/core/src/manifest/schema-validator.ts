@@ -157,16 +157,19 @@ function toIssues(error: ErrorObject, root: unknown): SchemaIssue[] {
       ];
     case 'discriminator': {
       const kinds = ['Endpoint', 'BatchJob', 'EdgePackage'];
+      const kind = valueAt(root, [...path, 'kind']);
+      if (kind === undefined) return []; // reported as a missing required field
+      const guess = typeof kind === 'string' ? closest(kind, kinds) : undefined;
       return [
         {
           code: 'schema.kind',
           path: [...path, 'kind'],
           atKey: false,
           message:
-            params['error'] === 'tag'
-              ? 'missing or invalid "kind"'
-              : `unknown kind ${describe(valueAt(root, [...path, 'kind']))}`,
-          hint: `kind is one of: ${kinds.join(', ')}`,
+            typeof kind === 'string'
+              ? `unknown kind "${kind}"`
+              : `kind must be a string, got ${describe(kind)}`,
+          hint: `${guess === undefined ? '' : `did you mean "${guess}"? `}kind is one of: ${kinds.join(', ')}`,
         },
       ];
     }

@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import type { ApplyOutcome, Plan } from '@modelport/core';
+import { EXIT_CODES, hasChanges, ModelportError } from '@modelport/core';
+import type { CliContext } from '../context.js';
+import type { ActionWrapper } from '../main.js';
+import { renderPlan } from '../output/render-plan.js';
+import { planJson } from './plan.js';
+
+interface ApplyFlags {
+  yes?: boolean;
+  name?: string;
+}
+
+export function registerApply(program: Command, action: ActionWrapper): void {
+  program
+    .command('apply')
+    .description('make the deployment match the manifest (shows the plan and asks first)')
+    .argument('<file>', 'manifest file')
+    .option('-y, --yes', 'apply without asking (for CI)')
+    .option('-n, --name <name>', 'only the document with this metadata.name')
+    .action(action(async (ctx, file: string, flags: ApplyFlags) => runApply(ctx, file, flags, 'apply')));
+
+  program
+    .command('destroy')
+    .description('remove everything the manifest deployed (shows what goes and asks first)')
+    .argument('<file>', 'manifest file')
+    .option('-y, --yes', 'destroy without asking (for CI)')
+    .option('-n, --name <name>', 'only the document with this metadata.name')
+    .action(action(async (ctx, file: string, flags: ApplyFlags) => runApply(ctx, file, flags, 'destroy')));
+}
+
+async function runApply(
+  ctx: CliContext,
+  file: string,
+  flags: ApplyFlags,
+  intent: 'apply' | 'destroy',
+): Promise<number> {
+  const api = ctx.modelport();
+  const approve = async (plans: readonly Plan[]): Promise<boolean> => {
+    if (!ctx.json) for (const plan of plans) ctx.err(renderPlan(plan, ctx.style));
+    if (flags.yes === true) return true;
+    if (process.stdin.isTTY !== true) {
+      throw new ModelportError(
+        'invalidInput',
+        `refusing to ${intent} without confirmation: stdin is not a terminal`,
+        {
+          hint: `pass --yes to ${intent} non-interactively (CI)`,
+        },
+      );
+    }
+    return ctx.confirm(intent === 'apply' ? 'Apply these changes?' : 'Destroy these resources?');
+  };
+  const select = { approve, ...(flags.name === undefined ? {} : { name: flags.name }) };
+  const outcomes = intent === 'apply' ? await api.apply(file, select) : await api.destroy(file, select);
+  const ok = outcomes.every((o) => o.result.ok);
+  if (ctx.json) {
+    ctx.printJson({ ok, outcomes: outcomes.map(outcomeJson) });
+  } else {
+    for (const outcome of outcomes) ctx.err(summary(ctx, outcome, intent));
+  }
+  if (ok) return 0;
+  const firstError = outcomes.flatMap((o) => o.result.failed)[0]?.error;
+  if (!ctx.json && firstError?.hint !== undefined) ctx.err(`  → ${firstError.hint}`);
+  return firstError === undefined ? 1 : EXIT_CODES[firstError.kind];
+}
+
+function summary(ctx: CliContext, outcome: ApplyOutcome, intent: string): string {
+  const { plan, result } = outcome;
+  const label = `${plan.kind} ${plan.name}`;
+  if (!hasChanges(plan)) return ctx.style.green(`${label}: up to date, nothing to ${intent}`);
+  if (result.ok)
+    return ctx.style.green(
+      `${label}: ${intent} complete (${result.done.length} change(s), ${(result.durationMs / 1000).toFixed(1)} s)`,
+    );
+  const failure = result.failed.map((f) => `${f.id}: ${f.error.message}`).join('; ');
+  const rolled = result.rolledBack.length > 0 ? `; rolled back ${result.rolledBack.join(', ')}` : '';
+  return ctx.style.red(`${label}: ${intent} failed: ${failure}${rolled}`);
+}
+
+function outcomeJson(outcome: ApplyOutcome): unknown {
+  return {
+    plan: planJson(outcome.plan),
+    result: {
+      ...outcome.result,
+      failed: outcome.result.failed.map((f) => ({ id: f.id, error: f.error.toJSON() })),
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { Command, Option } from 'commander';
+import { EXIT_CODES, ModelportError, toModelportError } from '@modelport/core';
+import { registerApply } from './commands/apply.js';
+import { registerInvoke } from './commands/invoke.js';
+import { registerPlan } from './commands/plan.js';
+import { registerProviders } from './commands/providers.js';
+import { registerServe } from './commands/serve.js';
+import { registerStatus } from './commands/status.js';
+import { registerValidate } from './commands/validate.js';
+import type { CliContext, GlobalOptions } from './context.js';
+import { createCliContext } from './context.js';
+import { VERSION } from './version.js';
+
+/** Wraps a command body: builds its context, maps errors to exit codes. */
+export type ActionWrapper = <A extends unknown[]>(
+  fn: (ctx: CliContext, ...args: A) => Promise<number | void>,
+) => (...args: unknown[]) => Promise<void>;
+
+/** Runs the `modelport` command line; resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('modelport')
+    .description('Deploy a trained model anywhere from one provider-neutral manifest.')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-v, --verbose', 'show debug logs', false)
+    .option('--plugin <dir>', 'load a provider plugin from this package folder (repeatable)', collect, [])
+    .option('--no-color', 'disable colours (NO_COLOR is honoured too)')
+    .showHelpAfterError('(run `modelport --help` for usage)')
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+
+  let exitCode = 0;
+  const controller = new AbortController();
+  let interrupted = 0;
+  const onSigint = (): void => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    process.stderr.write('\ninterrupted: stopping (press Ctrl-C again to quit at once)\n');
+    controller.abort(new ModelportError('timeout', 'interrupted by the user', { retryable: false }));
+  };
+  process.on('SIGINT', onSigint);
+
+  const action =
+    <A extends unknown[]>(fn: (ctx: CliContext, ...args: A) => Promise<number | void>) =>
+    async (...args: unknown[]): Promise<void> => {
+      const command = args[args.length - 1] as Command;
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const ctx = createCliContext(globals, controller.signal);
+      try {
+        exitCode = (await fn(ctx, ...(args.slice(0, -1) as A))) ?? 0;
+      } catch (thrown) {
+        exitCode = reportError(ctx, thrown);
+      } finally {
+        ctx.close();
+      }
+    };
+
+  registerValidate(program, action);
+  registerPlan(program, action);
+  registerApply(program, action);
+  registerStatus(program, action);
+  registerInvoke(program, action);
+  registerServe(program, action);
+  registerProviders(program, action);
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (thrown) {
+    // commander has printed its own message (usage error) or the help/version text.
+    const commanderExit = (thrown as { exitCode?: number }).exitCode;
+    if (commanderExit === undefined) throw thrown;
+    return commanderExit === 0 ? 0 : EXIT_CODES.invalidInput;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return exitCode;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Prints an error (JSON under --output json) and returns the exit code for its kind. */
+export function reportError(ctx: CliContext, thrown: unknown): number {
+  const error = toModelportError(thrown);
+  if (ctx.json) {
+    ctx.printJson({ ok: false, error: error.toJSON() });
+  } else {
+    ctx.err(ctx.style.red(`error: ${error.message}`));
+    if (error.hint !== undefined) ctx.err(`  → ${error.hint}`);
+    if (
+      error.kind === 'internal' &&
+      error.cause instanceof Error &&
+      error.cause.stack !== undefined &&
+      ctx.verbose
+    ) {
+      ctx.err(ctx.style.dim(error.cause.stack));
+    }
+  }
+  return EXIT_CODES[error.kind];
+}
