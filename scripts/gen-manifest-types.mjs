@@ -20,6 +20,8 @@ export const ajvOptions = {
   strict: true,
   strictTuples: false,
   strictRequired: false,
+  // One function per definition instead of a copy at every use: a third of the code to parse at start-up.
+  inlineRefs: false,
   code: { esm: true, source: true, optimize: true },
 };
 

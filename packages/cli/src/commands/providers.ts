@@ -29,12 +29,17 @@ export function registerProviders(program: Command, action: ActionWrapper): void
               version: d.packageVersion,
               origin: d.origin,
               capabilities: registry.capabilitiesOf(d.id),
+              ...(registry.problemOf(d.id) === undefined ? {} : { problem: registry.problemOf(d.id) }),
             })),
           });
           return;
         }
         const { headers, rows } = capabilityRows(all);
         ctx.out(renderTable(headers, rows));
+        for (const d of declarations) {
+          const problem = registry.problemOf(d.id);
+          if (problem !== undefined) ctx.err(ctx.style.red(`${d.id}: cannot be loaded: ${problem}`));
+        }
         const plugins = declarations.filter((d) => d.origin === 'plugin');
         if (plugins.length > 0)
           ctx.out(

@@ -6,7 +6,10 @@ import type { Style } from './style.js';
  * timestamped lines (CI logs). Either way finished actions leave one line each.
  */
 export class ProgressRenderer {
-  private readonly running = new Map<string, { started: number; message: string; fraction?: number }>();
+  private readonly running = new Map<
+    string,
+    { started: number; message: string; fraction?: number; printed?: number }
+  >();
   private statusShown = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -38,7 +41,16 @@ export class ProgressRenderer {
           entry.message = `${event.action.id}: ${event.message}`;
           if (event.fraction !== undefined) entry.fraction = event.fraction;
         }
-        if (!this.live) this.line(`  ${event.action.id}: ${event.message}`);
+        // Plain logs get at most one progress line per action per second (a batch job reports per
+        // micro-batch), plus the final one.
+        const now = Date.now();
+        if (
+          !this.live &&
+          (entry?.printed === undefined || now - entry.printed >= 1000 || event.fraction === 1)
+        ) {
+          if (entry !== undefined) entry.printed = now;
+          this.line(`  ${event.action.id}: ${event.message}`);
+        }
         break;
       }
       case 'action.retry':

@@ -82,6 +82,7 @@ export class Modelport {
       {
         installedProviders: this.registry.ids(),
         capabilitiesOf: (id) => this.registry.capabilitiesOf(id),
+        problemOf: (id) => this.registry.problemOf(id),
       },
     );
   }

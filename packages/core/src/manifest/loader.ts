@@ -158,17 +158,22 @@ export function validateDocument(
     });
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return {
-    manifest: {
-      manifest,
-      file: origin.file,
-      baseDir: origin.baseDir,
-      document,
-      provider:
-        manifest.kind === 'EdgePackage' ? 'edge' : (manifest.spec.target?.provider ?? DEFAULT_PROVIDER),
-      specHash: specHash(manifest.spec),
-      warnings: diagnostics,
+  const loaded: LoadedManifest = {
+    manifest,
+    file: origin.file,
+    baseDir: origin.baseDir,
+    document,
+    provider: manifest.kind === 'EdgePackage' ? 'edge' : (manifest.spec.target?.provider ?? DEFAULT_PROVIDER),
+    // Hashing the spec costs more than validating it; only planning needs it.
+    get specHash(): string {
+      const value = specHash(manifest.spec);
+      Object.defineProperty(this, 'specHash', { value, enumerable: true });
+      return value;
     },
+    warnings: diagnostics,
+  };
+  return {
+    manifest: loaded,
     diagnostics,
   };
 }

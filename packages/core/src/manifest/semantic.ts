@@ -25,6 +25,8 @@ export interface SemanticContext {
   installedProviders: readonly string[];
   /** Capabilities of a provider, or undefined when it is not installed. */
   capabilitiesOf(provider: string): Capabilities | undefined;
+  /** Why an installed provider cannot be used (its declaration failed to load). */
+  problemOf?(provider: string): string | undefined;
 }
 
 /**
@@ -39,6 +41,17 @@ export function checkSemantics(manifest: ModelportManifest, ctx: SemanticContext
 
   const provider = manifest.spec.target?.provider ?? DEFAULT_PROVIDER;
   const caps = ctx.capabilitiesOf(provider);
+  const problem = ctx.problemOf?.(provider);
+  if (caps === undefined && problem !== undefined) {
+    issues.push({
+      severity: 'error',
+      code: 'semantic.brokenProvider',
+      path: ['spec', 'target', 'provider'],
+      message: `provider "${provider}" is installed but cannot be loaded: ${problem}`,
+      hint: 'rebuild or reinstall that package',
+    });
+    return issues;
+  }
   if (caps === undefined) {
     issues.push({
       severity: 'error',

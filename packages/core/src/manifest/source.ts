@@ -1,27 +1,56 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
-import type { Document, Node as YamlNode, Pair } from 'yaml';
+import jsyaml from 'js-yaml';
+import type { Document, LineCounter, Node as YamlNode, Pair } from 'yaml';
 import type { PathSegment } from './diagnostics.js';
+import { loadYamlCst } from './yaml-cst.js';
+import type { YamlCst } from './yaml-cst.js';
 
 export interface Position {
   line: number;
   column: number;
 }
 
+/**
+ * The text of a manifest file, parsed two ways: values with the fast parser (js-yaml, or JSON.parse),
+ * and, only when a diagnostic needs a line and column, a full concrete syntax tree with `yaml`. Most
+ * manifests are valid, so most runs never pay for the second parse (3× slower, and 100 ms to load).
+ */
+class ManifestText {
+  private cst: { docs: Document.Parsed[]; lines: LineCounter } | undefined;
+
+  constructor(readonly text: string) {}
+
+  tree(): { docs: Document.Parsed[]; lines: LineCounter } {
+    this.cst ??= parseCst(this.text);
+    return this.cst;
+  }
+}
+
+let yamlModule: YamlCst | undefined;
+
+function parseCst(text: string): { docs: Document.Parsed[]; lines: LineCounter } {
+  yamlModule ??= loadYamlCst();
+  const lines = new yamlModule.LineCounter();
+  const parsed = yamlModule.parseAllDocuments(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  return { docs: Array.isArray(parsed) ? (parsed as Document.Parsed[]) : [], lines };
+}
+
 /** One YAML/JSON document of a manifest file, able to say where any path of it sits in the text. */
 export class ManifestDocument {
   constructor(
     readonly file: string,
+    /** Position of the document in the file, counting empty documents. */
     readonly index: number,
-    private readonly doc: Document.Parsed,
-    private readonly lines: LineCounter,
+    private readonly value: unknown,
+    private readonly source: ManifestText,
+    readonly syntaxErrors: readonly { message: string; offset: number }[] = [],
   ) {}
 
-  get syntaxErrors(): readonly { message: string; offset: number }[] {
-    return this.doc.errors.map((e) => ({ message: e.message.split('\n')[0] ?? e.message, offset: e.pos[0] }));
-  }
-
   toJS(): unknown {
-    return this.doc.toJS({ maxAliasCount: 100 });
+    return this.value;
   }
 
   /**
@@ -29,7 +58,11 @@ export class ManifestDocument {
    * Walks as deep as the path exists, so a missing field points at its nearest existing parent.
    */
   locate(path: readonly PathSegment[], options: { key?: boolean } = {}): Position {
-    let node: unknown = this.doc.contents;
+    const { docs } = this.source.tree();
+    const doc = docs[this.index];
+    if (doc === undefined || yamlModule === undefined) return { line: 1, column: 1 };
+    const { isMap, isScalar, isSeq } = yamlModule;
+    let node: unknown = doc.contents;
     let best: number = rangeStart(node) ?? 0;
     for (let i = 0; i < path.length; i++) {
       const segment = path[i];
@@ -57,23 +90,60 @@ export class ManifestDocument {
   }
 
   position(offset: number): Position {
-    const { line, col } = this.lines.linePos(offset);
+    const { line, col } = this.source.tree().lines.linePos(offset);
     return { line, column: col };
   }
 }
 
 function rangeStart(node: unknown): number | undefined {
-  if (isPair(node)) return rangeStart(node.key);
+  const maybePair = node as { key?: unknown; value?: unknown; range?: unknown } | null | undefined;
+  if (
+    maybePair !== null &&
+    maybePair !== undefined &&
+    'key' in maybePair &&
+    'value' in maybePair &&
+    !('range' in maybePair)
+  ) {
+    return rangeStart(maybePair.key);
+  }
   const range = (node as YamlNode | null | undefined)?.range;
   return range?.[0];
 }
 
+// Anchors and aliases go through `yaml`, which limits alias expansion (a "billion laughs" document
+// would otherwise expand exponentially while it is validated and hashed).
+const ANCHOR = /(^|[\s,[{:-])&[^\s,\]}]+/m;
+
 /** Parses every document of a YAML or JSON text. Empty documents (a trailing `---`) are dropped. */
 export function parseManifestText(file: string, text: string): ManifestDocument[] {
-  const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  const list = Array.isArray(docs) ? docs : [docs];
-  return list
-    .filter((doc) => doc.contents !== null || doc.errors.length > 0)
-    .map((doc, index) => new ManifestDocument(file, index, doc as Document.Parsed, lines));
+  const source = new ManifestText(text);
+  if (!ANCHOR.test(text)) {
+    try {
+      const values = text.trimStart().startsWith('{')
+        ? [JSON.parse(text) as unknown]
+        : jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA });
+      return values.flatMap((value, index) =>
+        value === null || value === undefined ? [] : [new ManifestDocument(file, index, value, source)],
+      );
+    } catch {
+      // Fall through: the full parser reports every syntax error with its position.
+    }
+  }
+  const { docs } = source.tree();
+  return docs.flatMap((doc, index) => {
+    if (doc.contents === null && doc.errors.length === 0) return [];
+    const errors = doc.errors.map((e) => ({
+      message: e.message.split('\n')[0] ?? e.message,
+      offset: e.pos[0],
+    }));
+    let value: unknown;
+    if (errors.length === 0) {
+      try {
+        value = doc.toJS({ maxAliasCount: 100 });
+      } catch (error) {
+        errors.push({ message: (error as Error).message, offset: doc.range[0] });
+      }
+    }
+    return [new ManifestDocument(file, index, value, source, errors)];
+  });
 }

@@ -4,9 +4,9 @@
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 ('use strict');
-export const validate = validate20;
-export default validate20;
-const schema31 = {
+export const validate = validate52;
+export default validate52;
+const schema19 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   $id: 'https://modelport.dev/schemas/v1alpha1/manifest.schema.json',
   title: 'ModelportManifest',
@@ -492,7 +492,7 @@ const schema31 = {
     },
   },
 };
-const schema32 = {
+const schema20 = {
   title: 'EndpointManifest',
   type: 'object',
   additionalProperties: false,
@@ -520,8 +520,55 @@ const schema32 = {
     },
   },
 };
-const schema33 = { description: 'Manifest API version.', type: 'string', const: 'modelport.dev/v1alpha1' };
-const schema34 = {
+const schema21 = { description: 'Manifest API version.', type: 'string', const: 'modelport.dev/v1alpha1' };
+function validate54(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate54.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (typeof data !== 'string') {
+    const err0 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'string' },
+      message: 'must be string',
+    };
+    if (vErrors === null) {
+      vErrors = [err0];
+    } else {
+      vErrors.push(err0);
+    }
+    errors++;
+  }
+  if ('modelport.dev/v1alpha1' !== data) {
+    const err1 = {
+      instancePath,
+      schemaPath: '#/const',
+      keyword: 'const',
+      params: { allowedValue: 'modelport.dev/v1alpha1' },
+      message: 'must be equal to constant',
+    };
+    if (vErrors === null) {
+      vErrors = [err1];
+    } else {
+      vErrors.push(err1);
+    }
+    errors++;
+  }
+  validate54.errors = vErrors;
+  return errors === 0;
+}
+validate54.evaluated = { dynamicProps: false, dynamicItems: false };
+const schema22 = {
   title: 'Metadata',
   type: 'object',
   additionalProperties: false,
@@ -541,121 +588,199 @@ const schema34 = {
     },
   },
 };
-const schema38 = {
-  title: 'Target',
-  type: 'object',
-  additionalProperties: false,
-  required: ['provider'],
-  properties: {
-    provider: {
-      description: "local (the default), aws, azure, gcp, kserve, or an installed plugin's id.",
-      type: 'string',
-      pattern: '^[a-z][a-z0-9-]{0,31}$',
-    },
-    region: {
-      description: 'Cloud region; required by cloud providers (never defaulted).',
-      type: 'string',
-      minLength: 1,
-    },
-  },
-};
-const schema39 = {
-  title: 'Compute',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    cpu: { description: 'vCPUs per replica.', type: 'number', exclusiveMinimum: 0, maximum: 512 },
-    memoryGiB: {
-      description: 'Memory per replica in GiB.',
-      type: 'number',
-      exclusiveMinimum: 0,
-      maximum: 4096,
-    },
-    accelerator: {
-      title: 'Accelerator',
-      type: 'object',
-      additionalProperties: false,
-      required: ['type'],
-      properties: {
-        type: {
-          description:
-            'Neutral accelerator name, e.g. nvidia-t4, nvidia-a10g, nvidia-l4, nvidia-a100, nvidia-h100.',
-          type: 'string',
-          minLength: 1,
-        },
-        count: { type: 'integer', minimum: 1, maximum: 16, default: 1 },
-      },
-    },
-    instanceType: {
-      description:
-        'Escape hatch: a provider instance/machine type used as is (e.g. ml.m5.large, Standard_DS3_v2, n1-standard-4).',
-      type: 'string',
-      minLength: 1,
-    },
-  },
-};
-const schema40 = {
-  title: 'Scaling',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    minReplicas: { type: 'integer', minimum: 0, maximum: 1000 },
-    maxReplicas: { type: 'integer', minimum: 1, maximum: 1000 },
-    scaleToZero: { description: 'Allow scaling down to zero replicas when idle.', type: 'boolean' },
-    metric: {
-      type: 'string',
-      enum: ['requestsPerReplica', 'concurrency', 'cpuUtilization', 'gpuUtilization', 'backlogPerReplica'],
-    },
-    target: { description: 'Target value of the metric per replica.', type: 'number', exclusiveMinimum: 0 },
-  },
-};
-const schema41 = {
-  title: 'Traffic',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    strategy: { type: 'string', enum: ['replace', 'blue-green', 'canary'] },
-    canaryPercent: { type: 'number', minimum: 0, maximum: 100 },
-    bakeTimeSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
-    shadowPercent: { type: 'number', minimum: 0, maximum: 100 },
-  },
-};
-const schema42 = {
-  title: 'Limits',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    payloadMB: { type: 'number', exclusiveMinimum: 0 },
-    timeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
-  },
-};
-const schema43 = {
-  title: 'AsyncSpec',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    outputLocation: {
-      description: 'Where results are written (folder, s3://, gs://, azureml://).',
-      type: 'string',
-      minLength: 1,
-    },
-    maxPayloadMB: { type: 'number', exclusiveMinimum: 0 },
-    timeoutSeconds: { type: 'integer', minimum: 1 },
-    queueTtlSeconds: { type: 'integer', minimum: 1 },
-    maxRetries: { type: 'integer', minimum: 0, maximum: 100 },
-    allowEmulation: {
-      description:
-        'On a provider with no native async endpoint, run async requests through its batch service instead of refusing.',
-      type: 'boolean',
-    },
-  },
-};
-const pattern4 = new RegExp('^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', 'u');
-const pattern5 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$', 'u');
-const pattern6 = new RegExp('^[a-z][a-z0-9-]{0,31}$', 'u');
+const pattern3 = new RegExp('^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$', 'u');
+const pattern4 = new RegExp('^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$', 'u');
 const func1 = require('ajv/dist/runtime/ucs2length').default;
-const func2 = Object.prototype.hasOwnProperty;
-const schema35 = {
+function validate56(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate56.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.name === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'name' },
+        message: "must have required property '" + 'name' + "'",
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'name' || key0 === 'labels')) {
+        const err1 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+    }
+    if (data.name !== undefined) {
+      let data0 = data.name;
+      if (typeof data0 === 'string') {
+        if (!pattern3.test(data0)) {
+          const err2 = {
+            instancePath: instancePath + '/name',
+            schemaPath: '#/properties/name/pattern',
+            keyword: 'pattern',
+            params: { pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' },
+            message: 'must match pattern "' + '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' + '"',
+          };
+          if (vErrors === null) {
+            vErrors = [err2];
+          } else {
+            vErrors.push(err2);
+          }
+          errors++;
+        }
+      } else {
+        const err3 = {
+          instancePath: instancePath + '/name',
+          schemaPath: '#/properties/name/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.labels !== undefined) {
+      let data1 = data.labels;
+      if (data1 && typeof data1 == 'object' && !Array.isArray(data1)) {
+        for (const key1 in data1) {
+          const _errs6 = errors;
+          if (typeof key1 === 'string') {
+            if (!pattern4.test(key1)) {
+              const err4 = {
+                instancePath: instancePath + '/labels',
+                schemaPath: '#/properties/labels/propertyNames/pattern',
+                keyword: 'pattern',
+                params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' },
+                message: 'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' + '"',
+                propertyName: key1,
+              };
+              if (vErrors === null) {
+                vErrors = [err4];
+              } else {
+                vErrors.push(err4);
+              }
+              errors++;
+            }
+          }
+          var valid1 = _errs6 === errors;
+          if (!valid1) {
+            const err5 = {
+              instancePath: instancePath + '/labels',
+              schemaPath: '#/properties/labels/propertyNames',
+              keyword: 'propertyNames',
+              params: { propertyName: key1 },
+              message: 'property name must be valid',
+            };
+            if (vErrors === null) {
+              vErrors = [err5];
+            } else {
+              vErrors.push(err5);
+            }
+            errors++;
+          }
+        }
+        for (const key2 in data1) {
+          let data2 = data1[key2];
+          if (typeof data2 === 'string') {
+            if (func1(data2) > 256) {
+              const err6 = {
+                instancePath: instancePath + '/labels/' + key2.replace(/~/g, '~0').replace(/\//g, '~1'),
+                schemaPath: '#/properties/labels/additionalProperties/maxLength',
+                keyword: 'maxLength',
+                params: { limit: 256 },
+                message: 'must NOT have more than 256 characters',
+              };
+              if (vErrors === null) {
+                vErrors = [err6];
+              } else {
+                vErrors.push(err6);
+              }
+              errors++;
+            }
+          } else {
+            const err7 = {
+              instancePath: instancePath + '/labels/' + key2.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/labels/additionalProperties/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err7];
+            } else {
+              vErrors.push(err7);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err8 = {
+          instancePath: instancePath + '/labels',
+          schemaPath: '#/properties/labels/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err9 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err9];
+    } else {
+      vErrors.push(err9);
+    }
+    errors++;
+  }
+  validate56.errors = vErrors;
+  return errors === 0;
+}
+validate56.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema23 = {
   title: 'ModelSpec',
   type: 'object',
   additionalProperties: false,
@@ -690,7 +815,7 @@ const schema35 = {
     },
   },
 };
-const schema36 = {
+const schema24 = {
   title: 'TensorSpec',
   type: 'object',
   additionalProperties: false,
@@ -705,7 +830,7 @@ const schema36 = {
     },
   },
 };
-const schema37 = {
+const schema25 = {
   type: 'string',
   enum: [
     'float32',
@@ -723,13 +848,74 @@ const schema37 = {
     'string',
   ],
 };
-function validate23(
+function validate60(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
   let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate23.evaluated;
+  const evaluated0 = validate60.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (typeof data !== 'string') {
+    const err0 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'string' },
+      message: 'must be string',
+    };
+    if (vErrors === null) {
+      vErrors = [err0];
+    } else {
+      vErrors.push(err0);
+    }
+    errors++;
+  }
+  if (!(
+    data === 'float32' ||
+    data === 'float64' ||
+    data === 'float16' ||
+    data === 'int8' ||
+    data === 'int16' ||
+    data === 'int32' ||
+    data === 'int64' ||
+    data === 'uint8' ||
+    data === 'uint16' ||
+    data === 'uint32' ||
+    data === 'uint64' ||
+    data === 'bool' ||
+    data === 'string'
+  )) {
+    const err1 = {
+      instancePath,
+      schemaPath: '#/enum',
+      keyword: 'enum',
+      params: { allowedValues: schema25.enum },
+      message: 'must be equal to one of the allowed values',
+    };
+    if (vErrors === null) {
+      vErrors = [err1];
+    } else {
+      vErrors.push(err1);
+    }
+    errors++;
+  }
+  validate60.errors = vErrors;
+  return errors === 0;
+}
+validate60.evaluated = { dynamicProps: false, dynamicItems: false };
+function validate59(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate59.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -819,50 +1005,17 @@ function validate23(
       }
     }
     if (data.dtype !== undefined) {
-      let data1 = data.dtype;
-      if (typeof data1 !== 'string') {
-        const err5 = {
+      if (
+        !validate60(data.dtype, {
           instancePath: instancePath + '/dtype',
-          schemaPath: '#/$defs/Dtype/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
-        };
-        if (vErrors === null) {
-          vErrors = [err5];
-        } else {
-          vErrors.push(err5);
-        }
-        errors++;
-      }
-      if (!(
-        data1 === 'float32' ||
-        data1 === 'float64' ||
-        data1 === 'float16' ||
-        data1 === 'int8' ||
-        data1 === 'int16' ||
-        data1 === 'int32' ||
-        data1 === 'int64' ||
-        data1 === 'uint8' ||
-        data1 === 'uint16' ||
-        data1 === 'uint32' ||
-        data1 === 'uint64' ||
-        data1 === 'bool' ||
-        data1 === 'string'
-      )) {
-        const err6 = {
-          instancePath: instancePath + '/dtype',
-          schemaPath: '#/$defs/Dtype/enum',
-          keyword: 'enum',
-          params: { allowedValues: schema37.enum },
-          message: 'must be equal to one of the allowed values',
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'dtype',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate60.errors : vErrors.concat(validate60.errors);
+        errors = vErrors.length;
       }
     }
     if (data.shape !== undefined) {
@@ -872,7 +1025,7 @@ function validate23(
         for (let i0 = 0; i0 < len0; i0++) {
           let data3 = data2[i0];
           if (!(typeof data3 == 'number' && !(data3 % 1) && !isNaN(data3) && isFinite(data3))) {
-            const err7 = {
+            const err5 = {
               instancePath: instancePath + '/shape/' + i0,
               schemaPath: '#/properties/shape/items/type',
               keyword: 'type',
@@ -880,15 +1033,15 @@ function validate23(
               message: 'must be integer',
             };
             if (vErrors === null) {
-              vErrors = [err7];
+              vErrors = [err5];
             } else {
-              vErrors.push(err7);
+              vErrors.push(err5);
             }
             errors++;
           }
           if (typeof data3 == 'number' && isFinite(data3)) {
             if (data3 < -1 || isNaN(data3)) {
-              const err8 = {
+              const err6 = {
                 instancePath: instancePath + '/shape/' + i0,
                 schemaPath: '#/properties/shape/items/minimum',
                 keyword: 'minimum',
@@ -896,16 +1049,16 @@ function validate23(
                 message: 'must be >= -1',
               };
               if (vErrors === null) {
-                vErrors = [err8];
+                vErrors = [err6];
               } else {
-                vErrors.push(err8);
+                vErrors.push(err6);
               }
               errors++;
             }
           }
         }
       } else {
-        const err9 = {
+        const err7 = {
           instancePath: instancePath + '/shape',
           schemaPath: '#/properties/shape/type',
           keyword: 'type',
@@ -913,15 +1066,15 @@ function validate23(
           message: 'must be array',
         };
         if (vErrors === null) {
-          vErrors = [err9];
+          vErrors = [err7];
         } else {
-          vErrors.push(err9);
+          vErrors.push(err7);
         }
         errors++;
       }
     }
   } else {
-    const err10 = {
+    const err8 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -929,23 +1082,23 @@ function validate23(
       message: 'must be object',
     };
     if (vErrors === null) {
-      vErrors = [err10];
+      vErrors = [err8];
     } else {
-      vErrors.push(err10);
+      vErrors.push(err8);
     }
     errors++;
   }
-  validate23.errors = vErrors;
+  validate59.errors = vErrors;
   return errors === 0;
 }
-validate23.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-function validate22(
+validate59.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+function validate58(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
   let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate22.evaluated;
+  const evaluated0 = validate58.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -1014,7 +1167,7 @@ function validate22(
           instancePath: instancePath + '/format',
           schemaPath: '#/properties/format/enum',
           keyword: 'enum',
-          params: { allowedValues: schema35.properties.format.enum },
+          params: { allowedValues: schema23.properties.format.enum },
           message: 'must be equal to one of the allowed values',
         };
         if (vErrors === null) {
@@ -1149,7 +1302,7 @@ function validate22(
             const len0 = data4.length;
             for (let i0 = 0; i0 < len0; i0++) {
               if (
-                !validate23(data4[i0], {
+                !validate59(data4[i0], {
                   instancePath: instancePath + '/signature/inputs/' + i0,
                   parentData: data4,
                   parentDataProperty: i0,
@@ -1157,7 +1310,7 @@ function validate22(
                   dynamicAnchors,
                 })
               ) {
-                vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+                vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
                 errors = vErrors.length;
               }
             }
@@ -1183,7 +1336,7 @@ function validate22(
             const len1 = data6.length;
             for (let i1 = 0; i1 < len1; i1++) {
               if (
-                !validate23(data6[i1], {
+                !validate59(data6[i1], {
                   instancePath: instancePath + '/signature/outputs/' + i1,
                   parentData: data6,
                   parentDataProperty: i1,
@@ -1191,7 +1344,7 @@ function validate22(
                   dynamicAnchors,
                 })
               ) {
-                vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+                vErrors = vErrors === null ? validate59.errors : vErrors.concat(validate59.errors);
                 errors = vErrors.length;
               }
             }
@@ -1242,11 +1395,1433 @@ function validate22(
     }
     errors++;
   }
-  validate22.errors = vErrors;
+  validate58.errors = vErrors;
   return errors === 0;
 }
-validate22.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-const schema44 = {
+validate58.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema26 = {
+  title: 'Target',
+  type: 'object',
+  additionalProperties: false,
+  required: ['provider'],
+  properties: {
+    provider: {
+      description: "local (the default), aws, azure, gcp, kserve, or an installed plugin's id.",
+      type: 'string',
+      pattern: '^[a-z][a-z0-9-]{0,31}$',
+    },
+    region: {
+      description: 'Cloud region; required by cloud providers (never defaulted).',
+      type: 'string',
+      minLength: 1,
+    },
+  },
+};
+const pattern5 = new RegExp('^[a-z][a-z0-9-]{0,31}$', 'u');
+function validate65(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate65.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.provider === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'provider' },
+        message: "must have required property '" + 'provider' + "'",
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!(key0 === 'provider' || key0 === 'region')) {
+        const err1 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+    }
+    if (data.provider !== undefined) {
+      let data0 = data.provider;
+      if (typeof data0 === 'string') {
+        if (!pattern5.test(data0)) {
+          const err2 = {
+            instancePath: instancePath + '/provider',
+            schemaPath: '#/properties/provider/pattern',
+            keyword: 'pattern',
+            params: { pattern: '^[a-z][a-z0-9-]{0,31}$' },
+            message: 'must match pattern "' + '^[a-z][a-z0-9-]{0,31}$' + '"',
+          };
+          if (vErrors === null) {
+            vErrors = [err2];
+          } else {
+            vErrors.push(err2);
+          }
+          errors++;
+        }
+      } else {
+        const err3 = {
+          instancePath: instancePath + '/provider',
+          schemaPath: '#/properties/provider/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.region !== undefined) {
+      let data1 = data.region;
+      if (typeof data1 === 'string') {
+        if (func1(data1) < 1) {
+          const err4 = {
+            instancePath: instancePath + '/region',
+            schemaPath: '#/properties/region/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
+          }
+          errors++;
+        }
+      } else {
+        const err5 = {
+          instancePath: instancePath + '/region',
+          schemaPath: '#/properties/region/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err6 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err6];
+    } else {
+      vErrors.push(err6);
+    }
+    errors++;
+  }
+  validate65.errors = vErrors;
+  return errors === 0;
+}
+validate65.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema27 = {
+  title: 'Compute',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    cpu: { description: 'vCPUs per replica.', type: 'number', exclusiveMinimum: 0, maximum: 512 },
+    memoryGiB: {
+      description: 'Memory per replica in GiB.',
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 4096,
+    },
+    accelerator: {
+      title: 'Accelerator',
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: {
+        type: {
+          description:
+            'Neutral accelerator name, e.g. nvidia-t4, nvidia-a10g, nvidia-l4, nvidia-a100, nvidia-h100.',
+          type: 'string',
+          minLength: 1,
+        },
+        count: { type: 'integer', minimum: 1, maximum: 16, default: 1 },
+      },
+    },
+    instanceType: {
+      description:
+        'Escape hatch: a provider instance/machine type used as is (e.g. ml.m5.large, Standard_DS3_v2, n1-standard-4).',
+      type: 'string',
+      minLength: 1,
+    },
+  },
+};
+function validate67(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate67.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(key0 === 'cpu' || key0 === 'memoryGiB' || key0 === 'accelerator' || key0 === 'instanceType')) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.cpu !== undefined) {
+      let data0 = data.cpu;
+      if (typeof data0 == 'number' && isFinite(data0)) {
+        if (data0 > 512 || isNaN(data0)) {
+          const err1 = {
+            instancePath: instancePath + '/cpu',
+            schemaPath: '#/properties/cpu/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 512 },
+            message: 'must be <= 512',
+          };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+        if (data0 <= 0 || isNaN(data0)) {
+          const err2 = {
+            instancePath: instancePath + '/cpu',
+            schemaPath: '#/properties/cpu/exclusiveMinimum',
+            keyword: 'exclusiveMinimum',
+            params: { comparison: '>', limit: 0 },
+            message: 'must be > 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err2];
+          } else {
+            vErrors.push(err2);
+          }
+          errors++;
+        }
+      } else {
+        const err3 = {
+          instancePath: instancePath + '/cpu',
+          schemaPath: '#/properties/cpu/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.memoryGiB !== undefined) {
+      let data1 = data.memoryGiB;
+      if (typeof data1 == 'number' && isFinite(data1)) {
+        if (data1 > 4096 || isNaN(data1)) {
+          const err4 = {
+            instancePath: instancePath + '/memoryGiB',
+            schemaPath: '#/properties/memoryGiB/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 4096 },
+            message: 'must be <= 4096',
+          };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
+          }
+          errors++;
+        }
+        if (data1 <= 0 || isNaN(data1)) {
+          const err5 = {
+            instancePath: instancePath + '/memoryGiB',
+            schemaPath: '#/properties/memoryGiB/exclusiveMinimum',
+            keyword: 'exclusiveMinimum',
+            params: { comparison: '>', limit: 0 },
+            message: 'must be > 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
+        }
+      } else {
+        const err6 = {
+          instancePath: instancePath + '/memoryGiB',
+          schemaPath: '#/properties/memoryGiB/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.accelerator !== undefined) {
+      let data2 = data.accelerator;
+      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
+        if (data2.type === undefined) {
+          const err7 = {
+            instancePath: instancePath + '/accelerator',
+            schemaPath: '#/properties/accelerator/required',
+            keyword: 'required',
+            params: { missingProperty: 'type' },
+            message: "must have required property '" + 'type' + "'",
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        for (const key1 in data2) {
+          if (!(key1 === 'type' || key1 === 'count')) {
+            const err8 = {
+              instancePath: instancePath + '/accelerator',
+              schemaPath: '#/properties/accelerator/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        if (data2.type !== undefined) {
+          let data3 = data2.type;
+          if (typeof data3 === 'string') {
+            if (func1(data3) < 1) {
+              const err9 = {
+                instancePath: instancePath + '/accelerator/type',
+                schemaPath: '#/properties/accelerator/properties/type/minLength',
+                keyword: 'minLength',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 characters',
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+            }
+          } else {
+            const err10 = {
+              instancePath: instancePath + '/accelerator/type',
+              schemaPath: '#/properties/accelerator/properties/type/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err10];
+            } else {
+              vErrors.push(err10);
+            }
+            errors++;
+          }
+        }
+        if (data2.count !== undefined) {
+          let data4 = data2.count;
+          if (!(typeof data4 == 'number' && !(data4 % 1) && !isNaN(data4) && isFinite(data4))) {
+            const err11 = {
+              instancePath: instancePath + '/accelerator/count',
+              schemaPath: '#/properties/accelerator/properties/count/type',
+              keyword: 'type',
+              params: { type: 'integer' },
+              message: 'must be integer',
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+          if (typeof data4 == 'number' && isFinite(data4)) {
+            if (data4 > 16 || isNaN(data4)) {
+              const err12 = {
+                instancePath: instancePath + '/accelerator/count',
+                schemaPath: '#/properties/accelerator/properties/count/maximum',
+                keyword: 'maximum',
+                params: { comparison: '<=', limit: 16 },
+                message: 'must be <= 16',
+              };
+              if (vErrors === null) {
+                vErrors = [err12];
+              } else {
+                vErrors.push(err12);
+              }
+              errors++;
+            }
+            if (data4 < 1 || isNaN(data4)) {
+              const err13 = {
+                instancePath: instancePath + '/accelerator/count',
+                schemaPath: '#/properties/accelerator/properties/count/minimum',
+                keyword: 'minimum',
+                params: { comparison: '>=', limit: 1 },
+                message: 'must be >= 1',
+              };
+              if (vErrors === null) {
+                vErrors = [err13];
+              } else {
+                vErrors.push(err13);
+              }
+              errors++;
+            }
+          }
+        }
+      } else {
+        const err14 = {
+          instancePath: instancePath + '/accelerator',
+          schemaPath: '#/properties/accelerator/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err14];
+        } else {
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+    }
+    if (data.instanceType !== undefined) {
+      let data5 = data.instanceType;
+      if (typeof data5 === 'string') {
+        if (func1(data5) < 1) {
+          const err15 = {
+            instancePath: instancePath + '/instanceType',
+            schemaPath: '#/properties/instanceType/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err15];
+          } else {
+            vErrors.push(err15);
+          }
+          errors++;
+        }
+      } else {
+        const err16 = {
+          instancePath: instancePath + '/instanceType',
+          schemaPath: '#/properties/instanceType/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err16];
+        } else {
+          vErrors.push(err16);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err17 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err17];
+    } else {
+      vErrors.push(err17);
+    }
+    errors++;
+  }
+  validate67.errors = vErrors;
+  return errors === 0;
+}
+validate67.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema28 = {
+  title: 'Scaling',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    minReplicas: { type: 'integer', minimum: 0, maximum: 1000 },
+    maxReplicas: { type: 'integer', minimum: 1, maximum: 1000 },
+    scaleToZero: { description: 'Allow scaling down to zero replicas when idle.', type: 'boolean' },
+    metric: {
+      type: 'string',
+      enum: ['requestsPerReplica', 'concurrency', 'cpuUtilization', 'gpuUtilization', 'backlogPerReplica'],
+    },
+    target: { description: 'Target value of the metric per replica.', type: 'number', exclusiveMinimum: 0 },
+  },
+};
+function validate69(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate69.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(
+        key0 === 'minReplicas' ||
+        key0 === 'maxReplicas' ||
+        key0 === 'scaleToZero' ||
+        key0 === 'metric' ||
+        key0 === 'target'
+      )) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.minReplicas !== undefined) {
+      let data0 = data.minReplicas;
+      if (!(typeof data0 == 'number' && !(data0 % 1) && !isNaN(data0) && isFinite(data0))) {
+        const err1 = {
+          instancePath: instancePath + '/minReplicas',
+          schemaPath: '#/properties/minReplicas/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+      if (typeof data0 == 'number' && isFinite(data0)) {
+        if (data0 > 1000 || isNaN(data0)) {
+          const err2 = {
+            instancePath: instancePath + '/minReplicas',
+            schemaPath: '#/properties/minReplicas/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 1000 },
+            message: 'must be <= 1000',
+          };
+          if (vErrors === null) {
+            vErrors = [err2];
+          } else {
+            vErrors.push(err2);
+          }
+          errors++;
+        }
+        if (data0 < 0 || isNaN(data0)) {
+          const err3 = {
+            instancePath: instancePath + '/minReplicas',
+            schemaPath: '#/properties/minReplicas/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.maxReplicas !== undefined) {
+      let data1 = data.maxReplicas;
+      if (!(typeof data1 == 'number' && !(data1 % 1) && !isNaN(data1) && isFinite(data1))) {
+        const err4 = {
+          instancePath: instancePath + '/maxReplicas',
+          schemaPath: '#/properties/maxReplicas/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+      if (typeof data1 == 'number' && isFinite(data1)) {
+        if (data1 > 1000 || isNaN(data1)) {
+          const err5 = {
+            instancePath: instancePath + '/maxReplicas',
+            schemaPath: '#/properties/maxReplicas/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 1000 },
+            message: 'must be <= 1000',
+          };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
+        }
+        if (data1 < 1 || isNaN(data1)) {
+          const err6 = {
+            instancePath: instancePath + '/maxReplicas',
+            schemaPath: '#/properties/maxReplicas/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+          };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.scaleToZero !== undefined) {
+      if (typeof data.scaleToZero !== 'boolean') {
+        const err7 = {
+          instancePath: instancePath + '/scaleToZero',
+          schemaPath: '#/properties/scaleToZero/type',
+          keyword: 'type',
+          params: { type: 'boolean' },
+          message: 'must be boolean',
+        };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+    }
+    if (data.metric !== undefined) {
+      let data3 = data.metric;
+      if (typeof data3 !== 'string') {
+        const err8 = {
+          instancePath: instancePath + '/metric',
+          schemaPath: '#/properties/metric/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+      if (!(
+        data3 === 'requestsPerReplica' ||
+        data3 === 'concurrency' ||
+        data3 === 'cpuUtilization' ||
+        data3 === 'gpuUtilization' ||
+        data3 === 'backlogPerReplica'
+      )) {
+        const err9 = {
+          instancePath: instancePath + '/metric',
+          schemaPath: '#/properties/metric/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema28.properties.metric.enum },
+          message: 'must be equal to one of the allowed values',
+        };
+        if (vErrors === null) {
+          vErrors = [err9];
+        } else {
+          vErrors.push(err9);
+        }
+        errors++;
+      }
+    }
+    if (data.target !== undefined) {
+      let data4 = data.target;
+      if (typeof data4 == 'number' && isFinite(data4)) {
+        if (data4 <= 0 || isNaN(data4)) {
+          const err10 = {
+            instancePath: instancePath + '/target',
+            schemaPath: '#/properties/target/exclusiveMinimum',
+            keyword: 'exclusiveMinimum',
+            params: { comparison: '>', limit: 0 },
+            message: 'must be > 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err10];
+          } else {
+            vErrors.push(err10);
+          }
+          errors++;
+        }
+      } else {
+        const err11 = {
+          instancePath: instancePath + '/target',
+          schemaPath: '#/properties/target/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err11];
+        } else {
+          vErrors.push(err11);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err12 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err12];
+    } else {
+      vErrors.push(err12);
+    }
+    errors++;
+  }
+  validate69.errors = vErrors;
+  return errors === 0;
+}
+validate69.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema29 = {
+  title: 'Traffic',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    strategy: { type: 'string', enum: ['replace', 'blue-green', 'canary'] },
+    canaryPercent: { type: 'number', minimum: 0, maximum: 100 },
+    bakeTimeSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
+    shadowPercent: { type: 'number', minimum: 0, maximum: 100 },
+  },
+};
+function validate71(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate71.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(
+        key0 === 'strategy' ||
+        key0 === 'canaryPercent' ||
+        key0 === 'bakeTimeSeconds' ||
+        key0 === 'shadowPercent'
+      )) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.strategy !== undefined) {
+      let data0 = data.strategy;
+      if (typeof data0 !== 'string') {
+        const err1 = {
+          instancePath: instancePath + '/strategy',
+          schemaPath: '#/properties/strategy/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+      if (!(data0 === 'replace' || data0 === 'blue-green' || data0 === 'canary')) {
+        const err2 = {
+          instancePath: instancePath + '/strategy',
+          schemaPath: '#/properties/strategy/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema29.properties.strategy.enum },
+          message: 'must be equal to one of the allowed values',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.canaryPercent !== undefined) {
+      let data1 = data.canaryPercent;
+      if (typeof data1 == 'number' && isFinite(data1)) {
+        if (data1 > 100 || isNaN(data1)) {
+          const err3 = {
+            instancePath: instancePath + '/canaryPercent',
+            schemaPath: '#/properties/canaryPercent/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 100 },
+            message: 'must be <= 100',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+        if (data1 < 0 || isNaN(data1)) {
+          const err4 = {
+            instancePath: instancePath + '/canaryPercent',
+            schemaPath: '#/properties/canaryPercent/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err4];
+          } else {
+            vErrors.push(err4);
+          }
+          errors++;
+        }
+      } else {
+        const err5 = {
+          instancePath: instancePath + '/canaryPercent',
+          schemaPath: '#/properties/canaryPercent/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.bakeTimeSeconds !== undefined) {
+      let data2 = data.bakeTimeSeconds;
+      if (!(typeof data2 == 'number' && !(data2 % 1) && !isNaN(data2) && isFinite(data2))) {
+        const err6 = {
+          instancePath: instancePath + '/bakeTimeSeconds',
+          schemaPath: '#/properties/bakeTimeSeconds/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+      if (typeof data2 == 'number' && isFinite(data2)) {
+        if (data2 > 86400 || isNaN(data2)) {
+          const err7 = {
+            instancePath: instancePath + '/bakeTimeSeconds',
+            schemaPath: '#/properties/bakeTimeSeconds/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 86400 },
+            message: 'must be <= 86400',
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+        if (data2 < 0 || isNaN(data2)) {
+          const err8 = {
+            instancePath: instancePath + '/bakeTimeSeconds',
+            schemaPath: '#/properties/bakeTimeSeconds/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err8];
+          } else {
+            vErrors.push(err8);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.shadowPercent !== undefined) {
+      let data3 = data.shadowPercent;
+      if (typeof data3 == 'number' && isFinite(data3)) {
+        if (data3 > 100 || isNaN(data3)) {
+          const err9 = {
+            instancePath: instancePath + '/shadowPercent',
+            schemaPath: '#/properties/shadowPercent/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 100 },
+            message: 'must be <= 100',
+          };
+          if (vErrors === null) {
+            vErrors = [err9];
+          } else {
+            vErrors.push(err9);
+          }
+          errors++;
+        }
+        if (data3 < 0 || isNaN(data3)) {
+          const err10 = {
+            instancePath: instancePath + '/shadowPercent',
+            schemaPath: '#/properties/shadowPercent/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err10];
+          } else {
+            vErrors.push(err10);
+          }
+          errors++;
+        }
+      } else {
+        const err11 = {
+          instancePath: instancePath + '/shadowPercent',
+          schemaPath: '#/properties/shadowPercent/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err11];
+        } else {
+          vErrors.push(err11);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err12 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err12];
+    } else {
+      vErrors.push(err12);
+    }
+    errors++;
+  }
+  validate71.errors = vErrors;
+  return errors === 0;
+}
+validate71.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema30 = {
+  title: 'Limits',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    payloadMB: { type: 'number', exclusiveMinimum: 0 },
+    timeoutSeconds: { type: 'number', exclusiveMinimum: 0 },
+  },
+};
+function validate73(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate73.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(key0 === 'payloadMB' || key0 === 'timeoutSeconds')) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.payloadMB !== undefined) {
+      let data0 = data.payloadMB;
+      if (typeof data0 == 'number' && isFinite(data0)) {
+        if (data0 <= 0 || isNaN(data0)) {
+          const err1 = {
+            instancePath: instancePath + '/payloadMB',
+            schemaPath: '#/properties/payloadMB/exclusiveMinimum',
+            keyword: 'exclusiveMinimum',
+            params: { comparison: '>', limit: 0 },
+            message: 'must be > 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+      } else {
+        const err2 = {
+          instancePath: instancePath + '/payloadMB',
+          schemaPath: '#/properties/payloadMB/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.timeoutSeconds !== undefined) {
+      let data1 = data.timeoutSeconds;
+      if (typeof data1 == 'number' && isFinite(data1)) {
+        if (data1 <= 0 || isNaN(data1)) {
+          const err3 = {
+            instancePath: instancePath + '/timeoutSeconds',
+            schemaPath: '#/properties/timeoutSeconds/exclusiveMinimum',
+            keyword: 'exclusiveMinimum',
+            params: { comparison: '>', limit: 0 },
+            message: 'must be > 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+      } else {
+        const err4 = {
+          instancePath: instancePath + '/timeoutSeconds',
+          schemaPath: '#/properties/timeoutSeconds/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err5 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err5];
+    } else {
+      vErrors.push(err5);
+    }
+    errors++;
+  }
+  validate73.errors = vErrors;
+  return errors === 0;
+}
+validate73.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema31 = {
+  title: 'AsyncSpec',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    outputLocation: {
+      description: 'Where results are written (folder, s3://, gs://, azureml://).',
+      type: 'string',
+      minLength: 1,
+    },
+    maxPayloadMB: { type: 'number', exclusiveMinimum: 0 },
+    timeoutSeconds: { type: 'integer', minimum: 1 },
+    queueTtlSeconds: { type: 'integer', minimum: 1 },
+    maxRetries: { type: 'integer', minimum: 0, maximum: 100 },
+    allowEmulation: {
+      description:
+        'On a provider with no native async endpoint, run async requests through its batch service instead of refusing.',
+      type: 'boolean',
+    },
+  },
+};
+function validate75(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate75.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(
+        key0 === 'outputLocation' ||
+        key0 === 'maxPayloadMB' ||
+        key0 === 'timeoutSeconds' ||
+        key0 === 'queueTtlSeconds' ||
+        key0 === 'maxRetries' ||
+        key0 === 'allowEmulation'
+      )) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.outputLocation !== undefined) {
+      let data0 = data.outputLocation;
+      if (typeof data0 === 'string') {
+        if (func1(data0) < 1) {
+          const err1 = {
+            instancePath: instancePath + '/outputLocation',
+            schemaPath: '#/properties/outputLocation/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+      } else {
+        const err2 = {
+          instancePath: instancePath + '/outputLocation',
+          schemaPath: '#/properties/outputLocation/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.maxPayloadMB !== undefined) {
+      let data1 = data.maxPayloadMB;
+      if (typeof data1 == 'number' && isFinite(data1)) {
+        if (data1 <= 0 || isNaN(data1)) {
+          const err3 = {
+            instancePath: instancePath + '/maxPayloadMB',
+            schemaPath: '#/properties/maxPayloadMB/exclusiveMinimum',
+            keyword: 'exclusiveMinimum',
+            params: { comparison: '>', limit: 0 },
+            message: 'must be > 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+      } else {
+        const err4 = {
+          instancePath: instancePath + '/maxPayloadMB',
+          schemaPath: '#/properties/maxPayloadMB/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.timeoutSeconds !== undefined) {
+      let data2 = data.timeoutSeconds;
+      if (!(typeof data2 == 'number' && !(data2 % 1) && !isNaN(data2) && isFinite(data2))) {
+        const err5 = {
+          instancePath: instancePath + '/timeoutSeconds',
+          schemaPath: '#/properties/timeoutSeconds/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+      if (typeof data2 == 'number' && isFinite(data2)) {
+        if (data2 < 1 || isNaN(data2)) {
+          const err6 = {
+            instancePath: instancePath + '/timeoutSeconds',
+            schemaPath: '#/properties/timeoutSeconds/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+          };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.queueTtlSeconds !== undefined) {
+      let data3 = data.queueTtlSeconds;
+      if (!(typeof data3 == 'number' && !(data3 % 1) && !isNaN(data3) && isFinite(data3))) {
+        const err7 = {
+          instancePath: instancePath + '/queueTtlSeconds',
+          schemaPath: '#/properties/queueTtlSeconds/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+      if (typeof data3 == 'number' && isFinite(data3)) {
+        if (data3 < 1 || isNaN(data3)) {
+          const err8 = {
+            instancePath: instancePath + '/queueTtlSeconds',
+            schemaPath: '#/properties/queueTtlSeconds/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+          };
+          if (vErrors === null) {
+            vErrors = [err8];
+          } else {
+            vErrors.push(err8);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.maxRetries !== undefined) {
+      let data4 = data.maxRetries;
+      if (!(typeof data4 == 'number' && !(data4 % 1) && !isNaN(data4) && isFinite(data4))) {
+        const err9 = {
+          instancePath: instancePath + '/maxRetries',
+          schemaPath: '#/properties/maxRetries/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err9];
+        } else {
+          vErrors.push(err9);
+        }
+        errors++;
+      }
+      if (typeof data4 == 'number' && isFinite(data4)) {
+        if (data4 > 100 || isNaN(data4)) {
+          const err10 = {
+            instancePath: instancePath + '/maxRetries',
+            schemaPath: '#/properties/maxRetries/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 100 },
+            message: 'must be <= 100',
+          };
+          if (vErrors === null) {
+            vErrors = [err10];
+          } else {
+            vErrors.push(err10);
+          }
+          errors++;
+        }
+        if (data4 < 0 || isNaN(data4)) {
+          const err11 = {
+            instancePath: instancePath + '/maxRetries',
+            schemaPath: '#/properties/maxRetries/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err11];
+          } else {
+            vErrors.push(err11);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.allowEmulation !== undefined) {
+      if (typeof data.allowEmulation !== 'boolean') {
+        const err12 = {
+          instancePath: instancePath + '/allowEmulation',
+          schemaPath: '#/properties/allowEmulation/type',
+          keyword: 'type',
+          params: { type: 'boolean' },
+          message: 'must be boolean',
+        };
+        if (vErrors === null) {
+          vErrors = [err12];
+        } else {
+          vErrors.push(err12);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err13 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err13];
+    } else {
+      vErrors.push(err13);
+    }
+    errors++;
+  }
+  validate75.errors = vErrors;
+  return errors === 0;
+}
+validate75.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema32 = {
   title: 'Extensions',
   description: "Provider-only settings, under the provider's id. Plugins take any object under their own id.",
   type: 'object',
@@ -1260,7 +2835,7 @@ const schema44 = {
   propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' },
   additionalProperties: { type: 'object' },
 };
-const schema45 = {
+const schema33 = {
   title: 'AwsExtensions',
   type: 'object',
   additionalProperties: false,
@@ -1288,7 +2863,409 @@ const schema45 = {
     batchJobDefinition: { type: 'string' },
   },
 };
-const schema46 = {
+const func2 = Object.prototype.hasOwnProperty;
+const pattern7 = new RegExp('^arn:aws[a-z-]*:iam::\\d{12}:role/.+$', 'u');
+function validate78(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate78.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!func2.call(schema33.properties, key0)) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.roleArn !== undefined) {
+      let data0 = data.roleArn;
+      if (typeof data0 === 'string') {
+        if (!pattern7.test(data0)) {
+          const err1 = {
+            instancePath: instancePath + '/roleArn',
+            schemaPath: '#/properties/roleArn/pattern',
+            keyword: 'pattern',
+            params: { pattern: '^arn:aws[a-z-]*:iam::\\d{12}:role/.+$' },
+            message: 'must match pattern "' + '^arn:aws[a-z-]*:iam::\\d{12}:role/.+$' + '"',
+          };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+      } else {
+        const err2 = {
+          instancePath: instancePath + '/roleArn',
+          schemaPath: '#/properties/roleArn/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.bucket !== undefined) {
+      let data1 = data.bucket;
+      if (typeof data1 === 'string') {
+        if (func1(data1) < 3) {
+          const err3 = {
+            instancePath: instancePath + '/bucket',
+            schemaPath: '#/properties/bucket/minLength',
+            keyword: 'minLength',
+            params: { limit: 3 },
+            message: 'must NOT have fewer than 3 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+      } else {
+        const err4 = {
+          instancePath: instancePath + '/bucket',
+          schemaPath: '#/properties/bucket/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.prefix !== undefined) {
+      if (typeof data.prefix !== 'string') {
+        const err5 = {
+          instancePath: instancePath + '/prefix',
+          schemaPath: '#/properties/prefix/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.kmsKeyId !== undefined) {
+      if (typeof data.kmsKeyId !== 'string') {
+        const err6 = {
+          instancePath: instancePath + '/kmsKeyId',
+          schemaPath: '#/properties/kmsKeyId/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.tags !== undefined) {
+      let data4 = data.tags;
+      if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+        for (const key1 in data4) {
+          if (typeof data4[key1] !== 'string') {
+            const err7 = {
+              instancePath: instancePath + '/tags/' + key1.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/tags/additionalProperties/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err7];
+            } else {
+              vErrors.push(err7);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err8 = {
+          instancePath: instancePath + '/tags',
+          schemaPath: '#/properties/tags/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+    if (data.subnets !== undefined) {
+      let data6 = data.subnets;
+      if (Array.isArray(data6)) {
+        const len0 = data6.length;
+        for (let i0 = 0; i0 < len0; i0++) {
+          if (typeof data6[i0] !== 'string') {
+            const err9 = {
+              instancePath: instancePath + '/subnets/' + i0,
+              schemaPath: '#/properties/subnets/items/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err9];
+            } else {
+              vErrors.push(err9);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err10 = {
+          instancePath: instancePath + '/subnets',
+          schemaPath: '#/properties/subnets/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+        };
+        if (vErrors === null) {
+          vErrors = [err10];
+        } else {
+          vErrors.push(err10);
+        }
+        errors++;
+      }
+    }
+    if (data.securityGroups !== undefined) {
+      let data8 = data.securityGroups;
+      if (Array.isArray(data8)) {
+        const len1 = data8.length;
+        for (let i1 = 0; i1 < len1; i1++) {
+          if (typeof data8[i1] !== 'string') {
+            const err11 = {
+              instancePath: instancePath + '/securityGroups/' + i1,
+              schemaPath: '#/properties/securityGroups/items/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err11];
+            } else {
+              vErrors.push(err11);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err12 = {
+          instancePath: instancePath + '/securityGroups',
+          schemaPath: '#/properties/securityGroups/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+        };
+        if (vErrors === null) {
+          vErrors = [err12];
+        } else {
+          vErrors.push(err12);
+        }
+        errors++;
+      }
+    }
+    if (data.rollbackAlarms !== undefined) {
+      let data10 = data.rollbackAlarms;
+      if (Array.isArray(data10)) {
+        const len2 = data10.length;
+        for (let i2 = 0; i2 < len2; i2++) {
+          if (typeof data10[i2] !== 'string') {
+            const err13 = {
+              instancePath: instancePath + '/rollbackAlarms/' + i2,
+              schemaPath: '#/properties/rollbackAlarms/items/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err13];
+            } else {
+              vErrors.push(err13);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err14 = {
+          instancePath: instancePath + '/rollbackAlarms',
+          schemaPath: '#/properties/rollbackAlarms/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+        };
+        if (vErrors === null) {
+          vErrors = [err14];
+        } else {
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+    }
+    if (data.deploymentStyle !== undefined) {
+      let data12 = data.deploymentStyle;
+      if (typeof data12 !== 'string') {
+        const err15 = {
+          instancePath: instancePath + '/deploymentStyle',
+          schemaPath: '#/properties/deploymentStyle/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err15];
+        } else {
+          vErrors.push(err15);
+        }
+        errors++;
+      }
+      if (!(data12 === 'all-at-once' || data12 === 'canary' || data12 === 'linear')) {
+        const err16 = {
+          instancePath: instancePath + '/deploymentStyle',
+          schemaPath: '#/properties/deploymentStyle/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema33.properties.deploymentStyle.enum },
+          message: 'must be equal to one of the allowed values',
+        };
+        if (vErrors === null) {
+          vErrors = [err16];
+        } else {
+          vErrors.push(err16);
+        }
+        errors++;
+      }
+    }
+    if (data.snsSuccessTopic !== undefined) {
+      if (typeof data.snsSuccessTopic !== 'string') {
+        const err17 = {
+          instancePath: instancePath + '/snsSuccessTopic',
+          schemaPath: '#/properties/snsSuccessTopic/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err17];
+        } else {
+          vErrors.push(err17);
+        }
+        errors++;
+      }
+    }
+    if (data.snsErrorTopic !== undefined) {
+      if (typeof data.snsErrorTopic !== 'string') {
+        const err18 = {
+          instancePath: instancePath + '/snsErrorTopic',
+          schemaPath: '#/properties/snsErrorTopic/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err18];
+        } else {
+          vErrors.push(err18);
+        }
+        errors++;
+      }
+    }
+    if (data.batchJobQueue !== undefined) {
+      if (typeof data.batchJobQueue !== 'string') {
+        const err19 = {
+          instancePath: instancePath + '/batchJobQueue',
+          schemaPath: '#/properties/batchJobQueue/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+    if (data.batchJobDefinition !== undefined) {
+      if (typeof data.batchJobDefinition !== 'string') {
+        const err20 = {
+          instancePath: instancePath + '/batchJobDefinition',
+          schemaPath: '#/properties/batchJobDefinition/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err20];
+        } else {
+          vErrors.push(err20);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err21 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err21];
+    } else {
+      vErrors.push(err21);
+    }
+    errors++;
+  }
+  validate78.errors = vErrors;
+  return errors === 0;
+}
+validate78.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema34 = {
   title: 'AzureExtensions',
   type: 'object',
   additionalProperties: false,
@@ -1301,7 +3278,236 @@ const schema46 = {
     tags: { type: 'object', additionalProperties: { type: 'string' } },
   },
 };
-const schema47 = {
+function validate80(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate80.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(
+        key0 === 'subscriptionId' ||
+        key0 === 'resourceGroup' ||
+        key0 === 'workspace' ||
+        key0 === 'datastore' ||
+        key0 === 'computeCluster' ||
+        key0 === 'tags'
+      )) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.subscriptionId !== undefined) {
+      let data0 = data.subscriptionId;
+      if (typeof data0 === 'string') {
+        if (func1(data0) < 1) {
+          const err1 = {
+            instancePath: instancePath + '/subscriptionId',
+            schemaPath: '#/properties/subscriptionId/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+      } else {
+        const err2 = {
+          instancePath: instancePath + '/subscriptionId',
+          schemaPath: '#/properties/subscriptionId/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.resourceGroup !== undefined) {
+      let data1 = data.resourceGroup;
+      if (typeof data1 === 'string') {
+        if (func1(data1) < 1) {
+          const err3 = {
+            instancePath: instancePath + '/resourceGroup',
+            schemaPath: '#/properties/resourceGroup/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+      } else {
+        const err4 = {
+          instancePath: instancePath + '/resourceGroup',
+          schemaPath: '#/properties/resourceGroup/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.workspace !== undefined) {
+      let data2 = data.workspace;
+      if (typeof data2 === 'string') {
+        if (func1(data2) < 1) {
+          const err5 = {
+            instancePath: instancePath + '/workspace',
+            schemaPath: '#/properties/workspace/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
+        }
+      } else {
+        const err6 = {
+          instancePath: instancePath + '/workspace',
+          schemaPath: '#/properties/workspace/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.datastore !== undefined) {
+      if (typeof data.datastore !== 'string') {
+        const err7 = {
+          instancePath: instancePath + '/datastore',
+          schemaPath: '#/properties/datastore/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+    }
+    if (data.computeCluster !== undefined) {
+      if (typeof data.computeCluster !== 'string') {
+        const err8 = {
+          instancePath: instancePath + '/computeCluster',
+          schemaPath: '#/properties/computeCluster/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+    if (data.tags !== undefined) {
+      let data5 = data.tags;
+      if (data5 && typeof data5 == 'object' && !Array.isArray(data5)) {
+        for (const key1 in data5) {
+          if (typeof data5[key1] !== 'string') {
+            const err9 = {
+              instancePath: instancePath + '/tags/' + key1.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/tags/additionalProperties/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err9];
+            } else {
+              vErrors.push(err9);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err10 = {
+          instancePath: instancePath + '/tags',
+          schemaPath: '#/properties/tags/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err10];
+        } else {
+          vErrors.push(err10);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err11 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err11];
+    } else {
+      vErrors.push(err11);
+    }
+    errors++;
+  }
+  validate80.errors = vErrors;
+  return errors === 0;
+}
+validate80.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema35 = {
   title: 'GcpExtensions',
   type: 'object',
   additionalProperties: false,
@@ -1314,7 +3520,202 @@ const schema47 = {
     labels: { type: 'object', additionalProperties: { type: 'string' } },
   },
 };
-const schema48 = {
+function validate82(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate82.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(
+        key0 === 'project' ||
+        key0 === 'network' ||
+        key0 === 'bucket' ||
+        key0 === 'serviceAccount' ||
+        key0 === 'dedicatedEndpoint' ||
+        key0 === 'labels'
+      )) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.project !== undefined) {
+      let data0 = data.project;
+      if (typeof data0 === 'string') {
+        if (func1(data0) < 1) {
+          const err1 = {
+            instancePath: instancePath + '/project',
+            schemaPath: '#/properties/project/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+      } else {
+        const err2 = {
+          instancePath: instancePath + '/project',
+          schemaPath: '#/properties/project/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.network !== undefined) {
+      if (typeof data.network !== 'string') {
+        const err3 = {
+          instancePath: instancePath + '/network',
+          schemaPath: '#/properties/network/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.bucket !== undefined) {
+      if (typeof data.bucket !== 'string') {
+        const err4 = {
+          instancePath: instancePath + '/bucket',
+          schemaPath: '#/properties/bucket/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.serviceAccount !== undefined) {
+      if (typeof data.serviceAccount !== 'string') {
+        const err5 = {
+          instancePath: instancePath + '/serviceAccount',
+          schemaPath: '#/properties/serviceAccount/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.dedicatedEndpoint !== undefined) {
+      if (typeof data.dedicatedEndpoint !== 'boolean') {
+        const err6 = {
+          instancePath: instancePath + '/dedicatedEndpoint',
+          schemaPath: '#/properties/dedicatedEndpoint/type',
+          keyword: 'type',
+          params: { type: 'boolean' },
+          message: 'must be boolean',
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.labels !== undefined) {
+      let data5 = data.labels;
+      if (data5 && typeof data5 == 'object' && !Array.isArray(data5)) {
+        for (const key1 in data5) {
+          if (typeof data5[key1] !== 'string') {
+            const err7 = {
+              instancePath: instancePath + '/labels/' + key1.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/labels/additionalProperties/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err7];
+            } else {
+              vErrors.push(err7);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err8 = {
+          instancePath: instancePath + '/labels',
+          schemaPath: '#/properties/labels/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err9 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err9];
+    } else {
+      vErrors.push(err9);
+    }
+    errors++;
+  }
+  validate82.errors = vErrors;
+  return errors === 0;
+}
+validate82.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema36 = {
   title: 'KserveExtensions',
   type: 'object',
   additionalProperties: false,
@@ -1330,7 +3731,204 @@ const schema48 = {
     annotations: { type: 'object', additionalProperties: { type: 'string' } },
   },
 };
-const schema49 = {
+function validate84(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate84.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(
+        key0 === 'namespace' ||
+        key0 === 'context' ||
+        key0 === 'serviceAccountName' ||
+        key0 === 'runtime' ||
+        key0 === 'labels' ||
+        key0 === 'annotations'
+      )) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.namespace !== undefined) {
+      if (typeof data.namespace !== 'string') {
+        const err1 = {
+          instancePath: instancePath + '/namespace',
+          schemaPath: '#/properties/namespace/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+    }
+    if (data.context !== undefined) {
+      if (typeof data.context !== 'string') {
+        const err2 = {
+          instancePath: instancePath + '/context',
+          schemaPath: '#/properties/context/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.serviceAccountName !== undefined) {
+      if (typeof data.serviceAccountName !== 'string') {
+        const err3 = {
+          instancePath: instancePath + '/serviceAccountName',
+          schemaPath: '#/properties/serviceAccountName/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err3];
+        } else {
+          vErrors.push(err3);
+        }
+        errors++;
+      }
+    }
+    if (data.runtime !== undefined) {
+      if (typeof data.runtime !== 'string') {
+        const err4 = {
+          instancePath: instancePath + '/runtime',
+          schemaPath: '#/properties/runtime/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.labels !== undefined) {
+      let data4 = data.labels;
+      if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
+        for (const key1 in data4) {
+          if (typeof data4[key1] !== 'string') {
+            const err5 = {
+              instancePath: instancePath + '/labels/' + key1.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/labels/additionalProperties/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err5];
+            } else {
+              vErrors.push(err5);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err6 = {
+          instancePath: instancePath + '/labels',
+          schemaPath: '#/properties/labels/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.annotations !== undefined) {
+      let data6 = data.annotations;
+      if (data6 && typeof data6 == 'object' && !Array.isArray(data6)) {
+        for (const key2 in data6) {
+          if (typeof data6[key2] !== 'string') {
+            const err7 = {
+              instancePath: instancePath + '/annotations/' + key2.replace(/~/g, '~0').replace(/\//g, '~1'),
+              schemaPath: '#/properties/annotations/additionalProperties/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err7];
+            } else {
+              vErrors.push(err7);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err8 = {
+          instancePath: instancePath + '/annotations',
+          schemaPath: '#/properties/annotations/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err9 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err9];
+    } else {
+      vErrors.push(err9);
+    }
+    errors++;
+  }
+  validate84.errors = vErrors;
+  return errors === 0;
+}
+validate84.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema37 = {
   title: 'LocalExtensions',
   type: 'object',
   additionalProperties: false,
@@ -1348,14 +3946,180 @@ const schema49 = {
     workers: { description: 'Async worker count.', type: 'integer', minimum: 1, maximum: 64 },
   },
 };
-const pattern8 = new RegExp('^arn:aws[a-z-]*:iam::\\d{12}:role/.+$', 'u');
-function validate27(
+function validate86(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
   let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate27.evaluated;
+  const evaluated0 = validate86.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(key0 === 'port' || key0 === 'stateDir' || key0 === 'workers')) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.port !== undefined) {
+      let data0 = data.port;
+      if (!(typeof data0 == 'number' && !(data0 % 1) && !isNaN(data0) && isFinite(data0))) {
+        const err1 = {
+          instancePath: instancePath + '/port',
+          schemaPath: '#/properties/port/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err1];
+        } else {
+          vErrors.push(err1);
+        }
+        errors++;
+      }
+      if (typeof data0 == 'number' && isFinite(data0)) {
+        if (data0 > 65535 || isNaN(data0)) {
+          const err2 = {
+            instancePath: instancePath + '/port',
+            schemaPath: '#/properties/port/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 65535 },
+            message: 'must be <= 65535',
+          };
+          if (vErrors === null) {
+            vErrors = [err2];
+          } else {
+            vErrors.push(err2);
+          }
+          errors++;
+        }
+        if (data0 < 0 || isNaN(data0)) {
+          const err3 = {
+            instancePath: instancePath + '/port',
+            schemaPath: '#/properties/port/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.stateDir !== undefined) {
+      if (typeof data.stateDir !== 'string') {
+        const err4 = {
+          instancePath: instancePath + '/stateDir',
+          schemaPath: '#/properties/stateDir/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.workers !== undefined) {
+      let data2 = data.workers;
+      if (!(typeof data2 == 'number' && !(data2 % 1) && !isNaN(data2) && isFinite(data2))) {
+        const err5 = {
+          instancePath: instancePath + '/workers',
+          schemaPath: '#/properties/workers/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+      if (typeof data2 == 'number' && isFinite(data2)) {
+        if (data2 > 64 || isNaN(data2)) {
+          const err6 = {
+            instancePath: instancePath + '/workers',
+            schemaPath: '#/properties/workers/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 64 },
+            message: 'must be <= 64',
+          };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
+        if (data2 < 1 || isNaN(data2)) {
+          const err7 = {
+            instancePath: instancePath + '/workers',
+            schemaPath: '#/properties/workers/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+          };
+          if (vErrors === null) {
+            vErrors = [err7];
+          } else {
+            vErrors.push(err7);
+          }
+          errors++;
+        }
+      }
+    }
+  } else {
+    const err8 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err8];
+    } else {
+      vErrors.push(err8);
+    }
+    errors++;
+  }
+  validate86.errors = vErrors;
+  return errors === 0;
+}
+validate86.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+function validate77(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate77.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -1366,7 +4130,7 @@ function validate27(
     for (const key0 in data) {
       const _errs1 = errors;
       if (typeof key0 === 'string') {
-        if (!pattern6.test(key0)) {
+        if (!pattern5.test(key0)) {
           const err0 = {
             instancePath,
             schemaPath: '#/propertyNames/pattern',
@@ -1421,1127 +4185,77 @@ function validate27(
       }
     }
     if (data.aws !== undefined) {
-      let data1 = data.aws;
-      if (data1 && typeof data1 == 'object' && !Array.isArray(data1)) {
-        for (const key2 in data1) {
-          if (!func2.call(schema45.properties, key2)) {
-            const err3 = {
-              instancePath: instancePath + '/aws',
-              schemaPath: '#/$defs/AwsExtensions/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key2 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err3];
-            } else {
-              vErrors.push(err3);
-            }
-            errors++;
-          }
-        }
-        if (data1.roleArn !== undefined) {
-          let data2 = data1.roleArn;
-          if (typeof data2 === 'string') {
-            if (!pattern8.test(data2)) {
-              const err4 = {
-                instancePath: instancePath + '/aws/roleArn',
-                schemaPath: '#/$defs/AwsExtensions/properties/roleArn/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^arn:aws[a-z-]*:iam::\\d{12}:role/.+$' },
-                message: 'must match pattern "' + '^arn:aws[a-z-]*:iam::\\d{12}:role/.+$' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err4];
-              } else {
-                vErrors.push(err4);
-              }
-              errors++;
-            }
-          } else {
-            const err5 = {
-              instancePath: instancePath + '/aws/roleArn',
-              schemaPath: '#/$defs/AwsExtensions/properties/roleArn/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err5];
-            } else {
-              vErrors.push(err5);
-            }
-            errors++;
-          }
-        }
-        if (data1.bucket !== undefined) {
-          let data3 = data1.bucket;
-          if (typeof data3 === 'string') {
-            if (func1(data3) < 3) {
-              const err6 = {
-                instancePath: instancePath + '/aws/bucket',
-                schemaPath: '#/$defs/AwsExtensions/properties/bucket/minLength',
-                keyword: 'minLength',
-                params: { limit: 3 },
-                message: 'must NOT have fewer than 3 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err6];
-              } else {
-                vErrors.push(err6);
-              }
-              errors++;
-            }
-          } else {
-            const err7 = {
-              instancePath: instancePath + '/aws/bucket',
-              schemaPath: '#/$defs/AwsExtensions/properties/bucket/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err7];
-            } else {
-              vErrors.push(err7);
-            }
-            errors++;
-          }
-        }
-        if (data1.prefix !== undefined) {
-          if (typeof data1.prefix !== 'string') {
-            const err8 = {
-              instancePath: instancePath + '/aws/prefix',
-              schemaPath: '#/$defs/AwsExtensions/properties/prefix/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err8];
-            } else {
-              vErrors.push(err8);
-            }
-            errors++;
-          }
-        }
-        if (data1.kmsKeyId !== undefined) {
-          if (typeof data1.kmsKeyId !== 'string') {
-            const err9 = {
-              instancePath: instancePath + '/aws/kmsKeyId',
-              schemaPath: '#/$defs/AwsExtensions/properties/kmsKeyId/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err9];
-            } else {
-              vErrors.push(err9);
-            }
-            errors++;
-          }
-        }
-        if (data1.tags !== undefined) {
-          let data6 = data1.tags;
-          if (data6 && typeof data6 == 'object' && !Array.isArray(data6)) {
-            for (const key3 in data6) {
-              if (typeof data6[key3] !== 'string') {
-                const err10 = {
-                  instancePath: instancePath + '/aws/tags/' + key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/AwsExtensions/properties/tags/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err10];
-                } else {
-                  vErrors.push(err10);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/aws/tags',
-              schemaPath: '#/$defs/AwsExtensions/properties/tags/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data1.subnets !== undefined) {
-          let data8 = data1.subnets;
-          if (Array.isArray(data8)) {
-            const len0 = data8.length;
-            for (let i0 = 0; i0 < len0; i0++) {
-              if (typeof data8[i0] !== 'string') {
-                const err12 = {
-                  instancePath: instancePath + '/aws/subnets/' + i0,
-                  schemaPath: '#/$defs/AwsExtensions/properties/subnets/items/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err12];
-                } else {
-                  vErrors.push(err12);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err13 = {
-              instancePath: instancePath + '/aws/subnets',
-              schemaPath: '#/$defs/AwsExtensions/properties/subnets/type',
-              keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-            };
-            if (vErrors === null) {
-              vErrors = [err13];
-            } else {
-              vErrors.push(err13);
-            }
-            errors++;
-          }
-        }
-        if (data1.securityGroups !== undefined) {
-          let data10 = data1.securityGroups;
-          if (Array.isArray(data10)) {
-            const len1 = data10.length;
-            for (let i1 = 0; i1 < len1; i1++) {
-              if (typeof data10[i1] !== 'string') {
-                const err14 = {
-                  instancePath: instancePath + '/aws/securityGroups/' + i1,
-                  schemaPath: '#/$defs/AwsExtensions/properties/securityGroups/items/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err14];
-                } else {
-                  vErrors.push(err14);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err15 = {
-              instancePath: instancePath + '/aws/securityGroups',
-              schemaPath: '#/$defs/AwsExtensions/properties/securityGroups/type',
-              keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-            };
-            if (vErrors === null) {
-              vErrors = [err15];
-            } else {
-              vErrors.push(err15);
-            }
-            errors++;
-          }
-        }
-        if (data1.rollbackAlarms !== undefined) {
-          let data12 = data1.rollbackAlarms;
-          if (Array.isArray(data12)) {
-            const len2 = data12.length;
-            for (let i2 = 0; i2 < len2; i2++) {
-              if (typeof data12[i2] !== 'string') {
-                const err16 = {
-                  instancePath: instancePath + '/aws/rollbackAlarms/' + i2,
-                  schemaPath: '#/$defs/AwsExtensions/properties/rollbackAlarms/items/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err16];
-                } else {
-                  vErrors.push(err16);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err17 = {
-              instancePath: instancePath + '/aws/rollbackAlarms',
-              schemaPath: '#/$defs/AwsExtensions/properties/rollbackAlarms/type',
-              keyword: 'type',
-              params: { type: 'array' },
-              message: 'must be array',
-            };
-            if (vErrors === null) {
-              vErrors = [err17];
-            } else {
-              vErrors.push(err17);
-            }
-            errors++;
-          }
-        }
-        if (data1.deploymentStyle !== undefined) {
-          let data14 = data1.deploymentStyle;
-          if (typeof data14 !== 'string') {
-            const err18 = {
-              instancePath: instancePath + '/aws/deploymentStyle',
-              schemaPath: '#/$defs/AwsExtensions/properties/deploymentStyle/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err18];
-            } else {
-              vErrors.push(err18);
-            }
-            errors++;
-          }
-          if (!(data14 === 'all-at-once' || data14 === 'canary' || data14 === 'linear')) {
-            const err19 = {
-              instancePath: instancePath + '/aws/deploymentStyle',
-              schemaPath: '#/$defs/AwsExtensions/properties/deploymentStyle/enum',
-              keyword: 'enum',
-              params: { allowedValues: schema45.properties.deploymentStyle.enum },
-              message: 'must be equal to one of the allowed values',
-            };
-            if (vErrors === null) {
-              vErrors = [err19];
-            } else {
-              vErrors.push(err19);
-            }
-            errors++;
-          }
-        }
-        if (data1.snsSuccessTopic !== undefined) {
-          if (typeof data1.snsSuccessTopic !== 'string') {
-            const err20 = {
-              instancePath: instancePath + '/aws/snsSuccessTopic',
-              schemaPath: '#/$defs/AwsExtensions/properties/snsSuccessTopic/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err20];
-            } else {
-              vErrors.push(err20);
-            }
-            errors++;
-          }
-        }
-        if (data1.snsErrorTopic !== undefined) {
-          if (typeof data1.snsErrorTopic !== 'string') {
-            const err21 = {
-              instancePath: instancePath + '/aws/snsErrorTopic',
-              schemaPath: '#/$defs/AwsExtensions/properties/snsErrorTopic/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err21];
-            } else {
-              vErrors.push(err21);
-            }
-            errors++;
-          }
-        }
-        if (data1.batchJobQueue !== undefined) {
-          if (typeof data1.batchJobQueue !== 'string') {
-            const err22 = {
-              instancePath: instancePath + '/aws/batchJobQueue',
-              schemaPath: '#/$defs/AwsExtensions/properties/batchJobQueue/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err22];
-            } else {
-              vErrors.push(err22);
-            }
-            errors++;
-          }
-        }
-        if (data1.batchJobDefinition !== undefined) {
-          if (typeof data1.batchJobDefinition !== 'string') {
-            const err23 = {
-              instancePath: instancePath + '/aws/batchJobDefinition',
-              schemaPath: '#/$defs/AwsExtensions/properties/batchJobDefinition/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err23];
-            } else {
-              vErrors.push(err23);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err24 = {
+      if (
+        !validate78(data.aws, {
           instancePath: instancePath + '/aws',
-          schemaPath: '#/$defs/AwsExtensions/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err24];
-        } else {
-          vErrors.push(err24);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'aws',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate78.errors : vErrors.concat(validate78.errors);
+        errors = vErrors.length;
       }
     }
     if (data.azure !== undefined) {
-      let data19 = data.azure;
-      if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
-        for (const key4 in data19) {
-          if (!(
-            key4 === 'subscriptionId' ||
-            key4 === 'resourceGroup' ||
-            key4 === 'workspace' ||
-            key4 === 'datastore' ||
-            key4 === 'computeCluster' ||
-            key4 === 'tags'
-          )) {
-            const err25 = {
-              instancePath: instancePath + '/azure',
-              schemaPath: '#/$defs/AzureExtensions/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err25];
-            } else {
-              vErrors.push(err25);
-            }
-            errors++;
-          }
-        }
-        if (data19.subscriptionId !== undefined) {
-          let data20 = data19.subscriptionId;
-          if (typeof data20 === 'string') {
-            if (func1(data20) < 1) {
-              const err26 = {
-                instancePath: instancePath + '/azure/subscriptionId',
-                schemaPath: '#/$defs/AzureExtensions/properties/subscriptionId/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err26];
-              } else {
-                vErrors.push(err26);
-              }
-              errors++;
-            }
-          } else {
-            const err27 = {
-              instancePath: instancePath + '/azure/subscriptionId',
-              schemaPath: '#/$defs/AzureExtensions/properties/subscriptionId/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err27];
-            } else {
-              vErrors.push(err27);
-            }
-            errors++;
-          }
-        }
-        if (data19.resourceGroup !== undefined) {
-          let data21 = data19.resourceGroup;
-          if (typeof data21 === 'string') {
-            if (func1(data21) < 1) {
-              const err28 = {
-                instancePath: instancePath + '/azure/resourceGroup',
-                schemaPath: '#/$defs/AzureExtensions/properties/resourceGroup/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err28];
-              } else {
-                vErrors.push(err28);
-              }
-              errors++;
-            }
-          } else {
-            const err29 = {
-              instancePath: instancePath + '/azure/resourceGroup',
-              schemaPath: '#/$defs/AzureExtensions/properties/resourceGroup/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err29];
-            } else {
-              vErrors.push(err29);
-            }
-            errors++;
-          }
-        }
-        if (data19.workspace !== undefined) {
-          let data22 = data19.workspace;
-          if (typeof data22 === 'string') {
-            if (func1(data22) < 1) {
-              const err30 = {
-                instancePath: instancePath + '/azure/workspace',
-                schemaPath: '#/$defs/AzureExtensions/properties/workspace/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err30];
-              } else {
-                vErrors.push(err30);
-              }
-              errors++;
-            }
-          } else {
-            const err31 = {
-              instancePath: instancePath + '/azure/workspace',
-              schemaPath: '#/$defs/AzureExtensions/properties/workspace/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err31];
-            } else {
-              vErrors.push(err31);
-            }
-            errors++;
-          }
-        }
-        if (data19.datastore !== undefined) {
-          if (typeof data19.datastore !== 'string') {
-            const err32 = {
-              instancePath: instancePath + '/azure/datastore',
-              schemaPath: '#/$defs/AzureExtensions/properties/datastore/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err32];
-            } else {
-              vErrors.push(err32);
-            }
-            errors++;
-          }
-        }
-        if (data19.computeCluster !== undefined) {
-          if (typeof data19.computeCluster !== 'string') {
-            const err33 = {
-              instancePath: instancePath + '/azure/computeCluster',
-              schemaPath: '#/$defs/AzureExtensions/properties/computeCluster/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err33];
-            } else {
-              vErrors.push(err33);
-            }
-            errors++;
-          }
-        }
-        if (data19.tags !== undefined) {
-          let data25 = data19.tags;
-          if (data25 && typeof data25 == 'object' && !Array.isArray(data25)) {
-            for (const key5 in data25) {
-              if (typeof data25[key5] !== 'string') {
-                const err34 = {
-                  instancePath: instancePath + '/azure/tags/' + key5.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/AzureExtensions/properties/tags/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err34];
-                } else {
-                  vErrors.push(err34);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err35 = {
-              instancePath: instancePath + '/azure/tags',
-              schemaPath: '#/$defs/AzureExtensions/properties/tags/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err35];
-            } else {
-              vErrors.push(err35);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err36 = {
+      if (
+        !validate80(data.azure, {
           instancePath: instancePath + '/azure',
-          schemaPath: '#/$defs/AzureExtensions/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err36];
-        } else {
-          vErrors.push(err36);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'azure',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate80.errors : vErrors.concat(validate80.errors);
+        errors = vErrors.length;
       }
     }
     if (data.gcp !== undefined) {
-      let data27 = data.gcp;
-      if (data27 && typeof data27 == 'object' && !Array.isArray(data27)) {
-        for (const key6 in data27) {
-          if (!(
-            key6 === 'project' ||
-            key6 === 'network' ||
-            key6 === 'bucket' ||
-            key6 === 'serviceAccount' ||
-            key6 === 'dedicatedEndpoint' ||
-            key6 === 'labels'
-          )) {
-            const err37 = {
-              instancePath: instancePath + '/gcp',
-              schemaPath: '#/$defs/GcpExtensions/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key6 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err37];
-            } else {
-              vErrors.push(err37);
-            }
-            errors++;
-          }
-        }
-        if (data27.project !== undefined) {
-          let data28 = data27.project;
-          if (typeof data28 === 'string') {
-            if (func1(data28) < 1) {
-              const err38 = {
-                instancePath: instancePath + '/gcp/project',
-                schemaPath: '#/$defs/GcpExtensions/properties/project/minLength',
-                keyword: 'minLength',
-                params: { limit: 1 },
-                message: 'must NOT have fewer than 1 characters',
-              };
-              if (vErrors === null) {
-                vErrors = [err38];
-              } else {
-                vErrors.push(err38);
-              }
-              errors++;
-            }
-          } else {
-            const err39 = {
-              instancePath: instancePath + '/gcp/project',
-              schemaPath: '#/$defs/GcpExtensions/properties/project/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err39];
-            } else {
-              vErrors.push(err39);
-            }
-            errors++;
-          }
-        }
-        if (data27.network !== undefined) {
-          if (typeof data27.network !== 'string') {
-            const err40 = {
-              instancePath: instancePath + '/gcp/network',
-              schemaPath: '#/$defs/GcpExtensions/properties/network/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err40];
-            } else {
-              vErrors.push(err40);
-            }
-            errors++;
-          }
-        }
-        if (data27.bucket !== undefined) {
-          if (typeof data27.bucket !== 'string') {
-            const err41 = {
-              instancePath: instancePath + '/gcp/bucket',
-              schemaPath: '#/$defs/GcpExtensions/properties/bucket/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err41];
-            } else {
-              vErrors.push(err41);
-            }
-            errors++;
-          }
-        }
-        if (data27.serviceAccount !== undefined) {
-          if (typeof data27.serviceAccount !== 'string') {
-            const err42 = {
-              instancePath: instancePath + '/gcp/serviceAccount',
-              schemaPath: '#/$defs/GcpExtensions/properties/serviceAccount/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err42];
-            } else {
-              vErrors.push(err42);
-            }
-            errors++;
-          }
-        }
-        if (data27.dedicatedEndpoint !== undefined) {
-          if (typeof data27.dedicatedEndpoint !== 'boolean') {
-            const err43 = {
-              instancePath: instancePath + '/gcp/dedicatedEndpoint',
-              schemaPath: '#/$defs/GcpExtensions/properties/dedicatedEndpoint/type',
-              keyword: 'type',
-              params: { type: 'boolean' },
-              message: 'must be boolean',
-            };
-            if (vErrors === null) {
-              vErrors = [err43];
-            } else {
-              vErrors.push(err43);
-            }
-            errors++;
-          }
-        }
-        if (data27.labels !== undefined) {
-          let data33 = data27.labels;
-          if (data33 && typeof data33 == 'object' && !Array.isArray(data33)) {
-            for (const key7 in data33) {
-              if (typeof data33[key7] !== 'string') {
-                const err44 = {
-                  instancePath: instancePath + '/gcp/labels/' + key7.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/GcpExtensions/properties/labels/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err44];
-                } else {
-                  vErrors.push(err44);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err45 = {
-              instancePath: instancePath + '/gcp/labels',
-              schemaPath: '#/$defs/GcpExtensions/properties/labels/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err45];
-            } else {
-              vErrors.push(err45);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err46 = {
+      if (
+        !validate82(data.gcp, {
           instancePath: instancePath + '/gcp',
-          schemaPath: '#/$defs/GcpExtensions/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err46];
-        } else {
-          vErrors.push(err46);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'gcp',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate82.errors : vErrors.concat(validate82.errors);
+        errors = vErrors.length;
       }
     }
     if (data.kserve !== undefined) {
-      let data35 = data.kserve;
-      if (data35 && typeof data35 == 'object' && !Array.isArray(data35)) {
-        for (const key8 in data35) {
-          if (!(
-            key8 === 'namespace' ||
-            key8 === 'context' ||
-            key8 === 'serviceAccountName' ||
-            key8 === 'runtime' ||
-            key8 === 'labels' ||
-            key8 === 'annotations'
-          )) {
-            const err47 = {
-              instancePath: instancePath + '/kserve',
-              schemaPath: '#/$defs/KserveExtensions/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key8 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err47];
-            } else {
-              vErrors.push(err47);
-            }
-            errors++;
-          }
-        }
-        if (data35.namespace !== undefined) {
-          if (typeof data35.namespace !== 'string') {
-            const err48 = {
-              instancePath: instancePath + '/kserve/namespace',
-              schemaPath: '#/$defs/KserveExtensions/properties/namespace/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err48];
-            } else {
-              vErrors.push(err48);
-            }
-            errors++;
-          }
-        }
-        if (data35.context !== undefined) {
-          if (typeof data35.context !== 'string') {
-            const err49 = {
-              instancePath: instancePath + '/kserve/context',
-              schemaPath: '#/$defs/KserveExtensions/properties/context/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err49];
-            } else {
-              vErrors.push(err49);
-            }
-            errors++;
-          }
-        }
-        if (data35.serviceAccountName !== undefined) {
-          if (typeof data35.serviceAccountName !== 'string') {
-            const err50 = {
-              instancePath: instancePath + '/kserve/serviceAccountName',
-              schemaPath: '#/$defs/KserveExtensions/properties/serviceAccountName/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err50];
-            } else {
-              vErrors.push(err50);
-            }
-            errors++;
-          }
-        }
-        if (data35.runtime !== undefined) {
-          if (typeof data35.runtime !== 'string') {
-            const err51 = {
-              instancePath: instancePath + '/kserve/runtime',
-              schemaPath: '#/$defs/KserveExtensions/properties/runtime/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err51];
-            } else {
-              vErrors.push(err51);
-            }
-            errors++;
-          }
-        }
-        if (data35.labels !== undefined) {
-          let data40 = data35.labels;
-          if (data40 && typeof data40 == 'object' && !Array.isArray(data40)) {
-            for (const key9 in data40) {
-              if (typeof data40[key9] !== 'string') {
-                const err52 = {
-                  instancePath:
-                    instancePath + '/kserve/labels/' + key9.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/KserveExtensions/properties/labels/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err52];
-                } else {
-                  vErrors.push(err52);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err53 = {
-              instancePath: instancePath + '/kserve/labels',
-              schemaPath: '#/$defs/KserveExtensions/properties/labels/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err53];
-            } else {
-              vErrors.push(err53);
-            }
-            errors++;
-          }
-        }
-        if (data35.annotations !== undefined) {
-          let data42 = data35.annotations;
-          if (data42 && typeof data42 == 'object' && !Array.isArray(data42)) {
-            for (const key10 in data42) {
-              if (typeof data42[key10] !== 'string') {
-                const err54 = {
-                  instancePath:
-                    instancePath + '/kserve/annotations/' + key10.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/KserveExtensions/properties/annotations/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err54];
-                } else {
-                  vErrors.push(err54);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err55 = {
-              instancePath: instancePath + '/kserve/annotations',
-              schemaPath: '#/$defs/KserveExtensions/properties/annotations/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err55];
-            } else {
-              vErrors.push(err55);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err56 = {
+      if (
+        !validate84(data.kserve, {
           instancePath: instancePath + '/kserve',
-          schemaPath: '#/$defs/KserveExtensions/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err56];
-        } else {
-          vErrors.push(err56);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'kserve',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate84.errors : vErrors.concat(validate84.errors);
+        errors = vErrors.length;
       }
     }
     if (data.local !== undefined) {
-      let data44 = data.local;
-      if (data44 && typeof data44 == 'object' && !Array.isArray(data44)) {
-        for (const key11 in data44) {
-          if (!(key11 === 'port' || key11 === 'stateDir' || key11 === 'workers')) {
-            const err57 = {
-              instancePath: instancePath + '/local',
-              schemaPath: '#/$defs/LocalExtensions/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key11 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err57];
-            } else {
-              vErrors.push(err57);
-            }
-            errors++;
-          }
-        }
-        if (data44.port !== undefined) {
-          let data45 = data44.port;
-          if (!(typeof data45 == 'number' && !(data45 % 1) && !isNaN(data45) && isFinite(data45))) {
-            const err58 = {
-              instancePath: instancePath + '/local/port',
-              schemaPath: '#/$defs/LocalExtensions/properties/port/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-            };
-            if (vErrors === null) {
-              vErrors = [err58];
-            } else {
-              vErrors.push(err58);
-            }
-            errors++;
-          }
-          if (typeof data45 == 'number' && isFinite(data45)) {
-            if (data45 > 65535 || isNaN(data45)) {
-              const err59 = {
-                instancePath: instancePath + '/local/port',
-                schemaPath: '#/$defs/LocalExtensions/properties/port/maximum',
-                keyword: 'maximum',
-                params: { comparison: '<=', limit: 65535 },
-                message: 'must be <= 65535',
-              };
-              if (vErrors === null) {
-                vErrors = [err59];
-              } else {
-                vErrors.push(err59);
-              }
-              errors++;
-            }
-            if (data45 < 0 || isNaN(data45)) {
-              const err60 = {
-                instancePath: instancePath + '/local/port',
-                schemaPath: '#/$defs/LocalExtensions/properties/port/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 0 },
-                message: 'must be >= 0',
-              };
-              if (vErrors === null) {
-                vErrors = [err60];
-              } else {
-                vErrors.push(err60);
-              }
-              errors++;
-            }
-          }
-        }
-        if (data44.stateDir !== undefined) {
-          if (typeof data44.stateDir !== 'string') {
-            const err61 = {
-              instancePath: instancePath + '/local/stateDir',
-              schemaPath: '#/$defs/LocalExtensions/properties/stateDir/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err61];
-            } else {
-              vErrors.push(err61);
-            }
-            errors++;
-          }
-        }
-        if (data44.workers !== undefined) {
-          let data47 = data44.workers;
-          if (!(typeof data47 == 'number' && !(data47 % 1) && !isNaN(data47) && isFinite(data47))) {
-            const err62 = {
-              instancePath: instancePath + '/local/workers',
-              schemaPath: '#/$defs/LocalExtensions/properties/workers/type',
-              keyword: 'type',
-              params: { type: 'integer' },
-              message: 'must be integer',
-            };
-            if (vErrors === null) {
-              vErrors = [err62];
-            } else {
-              vErrors.push(err62);
-            }
-            errors++;
-          }
-          if (typeof data47 == 'number' && isFinite(data47)) {
-            if (data47 > 64 || isNaN(data47)) {
-              const err63 = {
-                instancePath: instancePath + '/local/workers',
-                schemaPath: '#/$defs/LocalExtensions/properties/workers/maximum',
-                keyword: 'maximum',
-                params: { comparison: '<=', limit: 64 },
-                message: 'must be <= 64',
-              };
-              if (vErrors === null) {
-                vErrors = [err63];
-              } else {
-                vErrors.push(err63);
-              }
-              errors++;
-            }
-            if (data47 < 1 || isNaN(data47)) {
-              const err64 = {
-                instancePath: instancePath + '/local/workers',
-                schemaPath: '#/$defs/LocalExtensions/properties/workers/minimum',
-                keyword: 'minimum',
-                params: { comparison: '>=', limit: 1 },
-                message: 'must be >= 1',
-              };
-              if (vErrors === null) {
-                vErrors = [err64];
-              } else {
-                vErrors.push(err64);
-              }
-              errors++;
-            }
-          }
-        }
-      } else {
-        const err65 = {
+      if (
+        !validate86(data.local, {
           instancePath: instancePath + '/local',
-          schemaPath: '#/$defs/LocalExtensions/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err65];
-        } else {
-          vErrors.push(err65);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'local',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate86.errors : vErrors.concat(validate86.errors);
+        errors = vErrors.length;
       }
     }
   } else {
-    const err66 = {
+    const err3 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -2549,23 +4263,23 @@ function validate27(
       message: 'must be object',
     };
     if (vErrors === null) {
-      vErrors = [err66];
+      vErrors = [err3];
     } else {
-      vErrors.push(err66);
+      vErrors.push(err3);
     }
     errors++;
   }
-  validate27.errors = vErrors;
+  validate77.errors = vErrors;
   return errors === 0;
 }
-validate27.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-function validate21(
+validate77.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+function validate53(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
   let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate21.evaluated;
+  const evaluated0 = validate53.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -2651,14 +4365,27 @@ function validate21(
       }
     }
     if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if (typeof data0 !== 'string') {
-        const err5 = {
+      if (
+        !validate54(data.apiVersion, {
           instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/$defs/ApiVersion/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
+          parentData: data,
+          parentDataProperty: 'apiVersion',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.kind !== undefined) {
+      if ('Endpoint' !== data.kind) {
+        const err5 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'Endpoint' },
+          message: 'must be equal to constant',
         };
         if (vErrors === null) {
           vErrors = [err5];
@@ -2667,65 +4394,80 @@ function validate21(
         }
         errors++;
       }
-      if ('modelport.dev/v1alpha1' !== data0) {
-        const err6 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/$defs/ApiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'modelport.dev/v1alpha1' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      if ('Endpoint' !== data.kind) {
-        const err7 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'Endpoint' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err7];
-        } else {
-          vErrors.push(err7);
-        }
-        errors++;
-      }
     }
     if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err8 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/$defs/Metadata/required',
+      if (
+        !validate56(data.metadata, {
+          instancePath: instancePath + '/metadata',
+          parentData: data,
+          parentDataProperty: 'metadata',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.spec !== undefined) {
+      let data3 = data.spec;
+      if (data3 && typeof data3 == 'object' && !Array.isArray(data3)) {
+        if (data3.model === undefined) {
+          const err6 = {
+            instancePath: instancePath + '/spec',
+            schemaPath: '#/properties/spec/required',
             keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
+            params: { missingProperty: 'model' },
+            message: "must have required property '" + 'model' + "'",
           };
           if (vErrors === null) {
-            vErrors = [err8];
+            vErrors = [err6];
           } else {
-            vErrors.push(err8);
+            vErrors.push(err6);
           }
           errors++;
         }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'labels')) {
-            const err9 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/$defs/Metadata/additionalProperties',
+        for (const key1 in data3) {
+          if (!func2.call(schema20.properties.spec.properties, key1)) {
+            const err7 = {
+              instancePath: instancePath + '/spec',
+              schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
               params: { additionalProperty: key1 },
               message: 'must NOT have additional properties',
+            };
+            if (vErrors === null) {
+              vErrors = [err7];
+            } else {
+              vErrors.push(err7);
+            }
+            errors++;
+          }
+        }
+        if (data3.mode !== undefined) {
+          let data4 = data3.mode;
+          if (typeof data4 !== 'string') {
+            const err8 = {
+              instancePath: instancePath + '/spec/mode',
+              schemaPath: '#/properties/spec/properties/mode/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+          if (!(data4 === 'realtime' || data4 === 'serverless' || data4 === 'async')) {
+            const err9 = {
+              instancePath: instancePath + '/spec/mode',
+              schemaPath: '#/properties/spec/properties/mode/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema20.properties.spec.properties.mode.enum },
+              message: 'must be equal to one of the allowed values',
             };
             if (vErrors === null) {
               vErrors = [err9];
@@ -2735,1480 +4477,120 @@ function validate21(
             errors++;
           }
         }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (!pattern4.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/$defs/Metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/$defs/Metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.labels !== undefined) {
-          let data4 = data2.labels;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs14 = errors;
-              if (typeof key2 === 'string') {
-                if (!pattern5.test(key2)) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/labels',
-                    schemaPath: '#/$defs/Metadata/properties/labels/propertyNames/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' },
-                    message:
-                      'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' + '"',
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-              }
-              var valid4 = _errs14 === errors;
-              if (!valid4) {
-                const err13 = {
-                  instancePath: instancePath + '/metadata/labels',
-                  schemaPath: '#/$defs/Metadata/properties/labels/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                };
-                if (vErrors === null) {
-                  vErrors = [err13];
-                } else {
-                  vErrors.push(err13);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              let data5 = data4[key3];
-              if (typeof data5 === 'string') {
-                if (func1(data5) > 256) {
-                  const err14 = {
-                    instancePath:
-                      instancePath + '/metadata/labels/' + key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath: '#/$defs/Metadata/properties/labels/additionalProperties/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 256 },
-                    message: 'must NOT have more than 256 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err14];
-                  } else {
-                    vErrors.push(err14);
-                  }
-                  errors++;
-                }
-              } else {
-                const err15 = {
-                  instancePath:
-                    instancePath + '/metadata/labels/' + key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/Metadata/properties/labels/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err16 = {
-              instancePath: instancePath + '/metadata/labels',
-              schemaPath: '#/$defs/Metadata/properties/labels/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err16];
-            } else {
-              vErrors.push(err16);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err17 = {
-          instancePath: instancePath + '/metadata',
-          schemaPath: '#/$defs/Metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err17];
-        } else {
-          vErrors.push(err17);
-        }
-        errors++;
-      }
-    }
-    if (data.spec !== undefined) {
-      let data6 = data.spec;
-      if (data6 && typeof data6 == 'object' && !Array.isArray(data6)) {
-        if (data6.model === undefined) {
-          const err18 = {
-            instancePath: instancePath + '/spec',
-            schemaPath: '#/properties/spec/required',
-            keyword: 'required',
-            params: { missingProperty: 'model' },
-            message: "must have required property '" + 'model' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err18];
-          } else {
-            vErrors.push(err18);
-          }
-          errors++;
-        }
-        for (const key4 in data6) {
-          if (!func2.call(schema32.properties.spec.properties, key4)) {
-            const err19 = {
-              instancePath: instancePath + '/spec',
-              schemaPath: '#/properties/spec/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err19];
-            } else {
-              vErrors.push(err19);
-            }
-            errors++;
-          }
-        }
-        if (data6.mode !== undefined) {
-          let data7 = data6.mode;
-          if (typeof data7 !== 'string') {
-            const err20 = {
-              instancePath: instancePath + '/spec/mode',
-              schemaPath: '#/properties/spec/properties/mode/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err20];
-            } else {
-              vErrors.push(err20);
-            }
-            errors++;
-          }
-          if (!(data7 === 'realtime' || data7 === 'serverless' || data7 === 'async')) {
-            const err21 = {
-              instancePath: instancePath + '/spec/mode',
-              schemaPath: '#/properties/spec/properties/mode/enum',
-              keyword: 'enum',
-              params: { allowedValues: schema32.properties.spec.properties.mode.enum },
-              message: 'must be equal to one of the allowed values',
-            };
-            if (vErrors === null) {
-              vErrors = [err21];
-            } else {
-              vErrors.push(err21);
-            }
-            errors++;
-          }
-        }
-        if (data6.model !== undefined) {
+        if (data3.model !== undefined) {
           if (
-            !validate22(data6.model, {
+            !validate58(data3.model, {
               instancePath: instancePath + '/spec/model',
-              parentData: data6,
+              parentData: data3,
               parentDataProperty: 'model',
               rootData,
               dynamicAnchors,
             })
           ) {
-            vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+            vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
             errors = vErrors.length;
           }
         }
-        if (data6.target !== undefined) {
-          let data9 = data6.target;
-          if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
-            if (data9.provider === undefined) {
-              const err22 = {
-                instancePath: instancePath + '/spec/target',
-                schemaPath: '#/$defs/Target/required',
-                keyword: 'required',
-                params: { missingProperty: 'provider' },
-                message: "must have required property '" + 'provider' + "'",
-              };
-              if (vErrors === null) {
-                vErrors = [err22];
-              } else {
-                vErrors.push(err22);
-              }
-              errors++;
-            }
-            for (const key5 in data9) {
-              if (!(key5 === 'provider' || key5 === 'region')) {
-                const err23 = {
-                  instancePath: instancePath + '/spec/target',
-                  schemaPath: '#/$defs/Target/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err23];
-                } else {
-                  vErrors.push(err23);
-                }
-                errors++;
-              }
-            }
-            if (data9.provider !== undefined) {
-              let data10 = data9.provider;
-              if (typeof data10 === 'string') {
-                if (!pattern6.test(data10)) {
-                  const err24 = {
-                    instancePath: instancePath + '/spec/target/provider',
-                    schemaPath: '#/$defs/Target/properties/provider/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[a-z][a-z0-9-]{0,31}$' },
-                    message: 'must match pattern "' + '^[a-z][a-z0-9-]{0,31}$' + '"',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err24];
-                  } else {
-                    vErrors.push(err24);
-                  }
-                  errors++;
-                }
-              } else {
-                const err25 = {
-                  instancePath: instancePath + '/spec/target/provider',
-                  schemaPath: '#/$defs/Target/properties/provider/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err25];
-                } else {
-                  vErrors.push(err25);
-                }
-                errors++;
-              }
-            }
-            if (data9.region !== undefined) {
-              let data11 = data9.region;
-              if (typeof data11 === 'string') {
-                if (func1(data11) < 1) {
-                  const err26 = {
-                    instancePath: instancePath + '/spec/target/region',
-                    schemaPath: '#/$defs/Target/properties/region/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err26];
-                  } else {
-                    vErrors.push(err26);
-                  }
-                  errors++;
-                }
-              } else {
-                const err27 = {
-                  instancePath: instancePath + '/spec/target/region',
-                  schemaPath: '#/$defs/Target/properties/region/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err27];
-                } else {
-                  vErrors.push(err27);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err28 = {
-              instancePath: instancePath + '/spec/target',
-              schemaPath: '#/$defs/Target/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err28];
-            } else {
-              vErrors.push(err28);
-            }
-            errors++;
-          }
-        }
-        if (data6.compute !== undefined) {
-          let data12 = data6.compute;
-          if (data12 && typeof data12 == 'object' && !Array.isArray(data12)) {
-            for (const key6 in data12) {
-              if (!(
-                key6 === 'cpu' ||
-                key6 === 'memoryGiB' ||
-                key6 === 'accelerator' ||
-                key6 === 'instanceType'
-              )) {
-                const err29 = {
-                  instancePath: instancePath + '/spec/compute',
-                  schemaPath: '#/$defs/Compute/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key6 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err29];
-                } else {
-                  vErrors.push(err29);
-                }
-                errors++;
-              }
-            }
-            if (data12.cpu !== undefined) {
-              let data13 = data12.cpu;
-              if (typeof data13 == 'number' && isFinite(data13)) {
-                if (data13 > 512 || isNaN(data13)) {
-                  const err30 = {
-                    instancePath: instancePath + '/spec/compute/cpu',
-                    schemaPath: '#/$defs/Compute/properties/cpu/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 512 },
-                    message: 'must be <= 512',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err30];
-                  } else {
-                    vErrors.push(err30);
-                  }
-                  errors++;
-                }
-                if (data13 <= 0 || isNaN(data13)) {
-                  const err31 = {
-                    instancePath: instancePath + '/spec/compute/cpu',
-                    schemaPath: '#/$defs/Compute/properties/cpu/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err31];
-                  } else {
-                    vErrors.push(err31);
-                  }
-                  errors++;
-                }
-              } else {
-                const err32 = {
-                  instancePath: instancePath + '/spec/compute/cpu',
-                  schemaPath: '#/$defs/Compute/properties/cpu/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err32];
-                } else {
-                  vErrors.push(err32);
-                }
-                errors++;
-              }
-            }
-            if (data12.memoryGiB !== undefined) {
-              let data14 = data12.memoryGiB;
-              if (typeof data14 == 'number' && isFinite(data14)) {
-                if (data14 > 4096 || isNaN(data14)) {
-                  const err33 = {
-                    instancePath: instancePath + '/spec/compute/memoryGiB',
-                    schemaPath: '#/$defs/Compute/properties/memoryGiB/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 4096 },
-                    message: 'must be <= 4096',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err33];
-                  } else {
-                    vErrors.push(err33);
-                  }
-                  errors++;
-                }
-                if (data14 <= 0 || isNaN(data14)) {
-                  const err34 = {
-                    instancePath: instancePath + '/spec/compute/memoryGiB',
-                    schemaPath: '#/$defs/Compute/properties/memoryGiB/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err34];
-                  } else {
-                    vErrors.push(err34);
-                  }
-                  errors++;
-                }
-              } else {
-                const err35 = {
-                  instancePath: instancePath + '/spec/compute/memoryGiB',
-                  schemaPath: '#/$defs/Compute/properties/memoryGiB/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err35];
-                } else {
-                  vErrors.push(err35);
-                }
-                errors++;
-              }
-            }
-            if (data12.accelerator !== undefined) {
-              let data15 = data12.accelerator;
-              if (data15 && typeof data15 == 'object' && !Array.isArray(data15)) {
-                if (data15.type === undefined) {
-                  const err36 = {
-                    instancePath: instancePath + '/spec/compute/accelerator',
-                    schemaPath: '#/$defs/Compute/properties/accelerator/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'type' },
-                    message: "must have required property '" + 'type' + "'",
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err36];
-                  } else {
-                    vErrors.push(err36);
-                  }
-                  errors++;
-                }
-                for (const key7 in data15) {
-                  if (!(key7 === 'type' || key7 === 'count')) {
-                    const err37 = {
-                      instancePath: instancePath + '/spec/compute/accelerator',
-                      schemaPath: '#/$defs/Compute/properties/accelerator/additionalProperties',
-                      keyword: 'additionalProperties',
-                      params: { additionalProperty: key7 },
-                      message: 'must NOT have additional properties',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err37];
-                    } else {
-                      vErrors.push(err37);
-                    }
-                    errors++;
-                  }
-                }
-                if (data15.type !== undefined) {
-                  let data16 = data15.type;
-                  if (typeof data16 === 'string') {
-                    if (func1(data16) < 1) {
-                      const err38 = {
-                        instancePath: instancePath + '/spec/compute/accelerator/type',
-                        schemaPath: '#/$defs/Compute/properties/accelerator/properties/type/minLength',
-                        keyword: 'minLength',
-                        params: { limit: 1 },
-                        message: 'must NOT have fewer than 1 characters',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err38];
-                      } else {
-                        vErrors.push(err38);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err39 = {
-                      instancePath: instancePath + '/spec/compute/accelerator/type',
-                      schemaPath: '#/$defs/Compute/properties/accelerator/properties/type/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err39];
-                    } else {
-                      vErrors.push(err39);
-                    }
-                    errors++;
-                  }
-                }
-                if (data15.count !== undefined) {
-                  let data17 = data15.count;
-                  if (!(typeof data17 == 'number' && !(data17 % 1) && !isNaN(data17) && isFinite(data17))) {
-                    const err40 = {
-                      instancePath: instancePath + '/spec/compute/accelerator/count',
-                      schemaPath: '#/$defs/Compute/properties/accelerator/properties/count/type',
-                      keyword: 'type',
-                      params: { type: 'integer' },
-                      message: 'must be integer',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err40];
-                    } else {
-                      vErrors.push(err40);
-                    }
-                    errors++;
-                  }
-                  if (typeof data17 == 'number' && isFinite(data17)) {
-                    if (data17 > 16 || isNaN(data17)) {
-                      const err41 = {
-                        instancePath: instancePath + '/spec/compute/accelerator/count',
-                        schemaPath: '#/$defs/Compute/properties/accelerator/properties/count/maximum',
-                        keyword: 'maximum',
-                        params: { comparison: '<=', limit: 16 },
-                        message: 'must be <= 16',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err41];
-                      } else {
-                        vErrors.push(err41);
-                      }
-                      errors++;
-                    }
-                    if (data17 < 1 || isNaN(data17)) {
-                      const err42 = {
-                        instancePath: instancePath + '/spec/compute/accelerator/count',
-                        schemaPath: '#/$defs/Compute/properties/accelerator/properties/count/minimum',
-                        keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1 },
-                        message: 'must be >= 1',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err42];
-                      } else {
-                        vErrors.push(err42);
-                      }
-                      errors++;
-                    }
-                  }
-                }
-              } else {
-                const err43 = {
-                  instancePath: instancePath + '/spec/compute/accelerator',
-                  schemaPath: '#/$defs/Compute/properties/accelerator/type',
-                  keyword: 'type',
-                  params: { type: 'object' },
-                  message: 'must be object',
-                };
-                if (vErrors === null) {
-                  vErrors = [err43];
-                } else {
-                  vErrors.push(err43);
-                }
-                errors++;
-              }
-            }
-            if (data12.instanceType !== undefined) {
-              let data18 = data12.instanceType;
-              if (typeof data18 === 'string') {
-                if (func1(data18) < 1) {
-                  const err44 = {
-                    instancePath: instancePath + '/spec/compute/instanceType',
-                    schemaPath: '#/$defs/Compute/properties/instanceType/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err44];
-                  } else {
-                    vErrors.push(err44);
-                  }
-                  errors++;
-                }
-              } else {
-                const err45 = {
-                  instancePath: instancePath + '/spec/compute/instanceType',
-                  schemaPath: '#/$defs/Compute/properties/instanceType/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err45];
-                } else {
-                  vErrors.push(err45);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err46 = {
-              instancePath: instancePath + '/spec/compute',
-              schemaPath: '#/$defs/Compute/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err46];
-            } else {
-              vErrors.push(err46);
-            }
-            errors++;
-          }
-        }
-        if (data6.scaling !== undefined) {
-          let data19 = data6.scaling;
-          if (data19 && typeof data19 == 'object' && !Array.isArray(data19)) {
-            for (const key8 in data19) {
-              if (!(
-                key8 === 'minReplicas' ||
-                key8 === 'maxReplicas' ||
-                key8 === 'scaleToZero' ||
-                key8 === 'metric' ||
-                key8 === 'target'
-              )) {
-                const err47 = {
-                  instancePath: instancePath + '/spec/scaling',
-                  schemaPath: '#/$defs/Scaling/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key8 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err47];
-                } else {
-                  vErrors.push(err47);
-                }
-                errors++;
-              }
-            }
-            if (data19.minReplicas !== undefined) {
-              let data20 = data19.minReplicas;
-              if (!(typeof data20 == 'number' && !(data20 % 1) && !isNaN(data20) && isFinite(data20))) {
-                const err48 = {
-                  instancePath: instancePath + '/spec/scaling/minReplicas',
-                  schemaPath: '#/$defs/Scaling/properties/minReplicas/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err48];
-                } else {
-                  vErrors.push(err48);
-                }
-                errors++;
-              }
-              if (typeof data20 == 'number' && isFinite(data20)) {
-                if (data20 > 1000 || isNaN(data20)) {
-                  const err49 = {
-                    instancePath: instancePath + '/spec/scaling/minReplicas',
-                    schemaPath: '#/$defs/Scaling/properties/minReplicas/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 1000 },
-                    message: 'must be <= 1000',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err49];
-                  } else {
-                    vErrors.push(err49);
-                  }
-                  errors++;
-                }
-                if (data20 < 0 || isNaN(data20)) {
-                  const err50 = {
-                    instancePath: instancePath + '/spec/scaling/minReplicas',
-                    schemaPath: '#/$defs/Scaling/properties/minReplicas/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 0 },
-                    message: 'must be >= 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err50];
-                  } else {
-                    vErrors.push(err50);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data19.maxReplicas !== undefined) {
-              let data21 = data19.maxReplicas;
-              if (!(typeof data21 == 'number' && !(data21 % 1) && !isNaN(data21) && isFinite(data21))) {
-                const err51 = {
-                  instancePath: instancePath + '/spec/scaling/maxReplicas',
-                  schemaPath: '#/$defs/Scaling/properties/maxReplicas/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err51];
-                } else {
-                  vErrors.push(err51);
-                }
-                errors++;
-              }
-              if (typeof data21 == 'number' && isFinite(data21)) {
-                if (data21 > 1000 || isNaN(data21)) {
-                  const err52 = {
-                    instancePath: instancePath + '/spec/scaling/maxReplicas',
-                    schemaPath: '#/$defs/Scaling/properties/maxReplicas/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 1000 },
-                    message: 'must be <= 1000',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err52];
-                  } else {
-                    vErrors.push(err52);
-                  }
-                  errors++;
-                }
-                if (data21 < 1 || isNaN(data21)) {
-                  const err53 = {
-                    instancePath: instancePath + '/spec/scaling/maxReplicas',
-                    schemaPath: '#/$defs/Scaling/properties/maxReplicas/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 1 },
-                    message: 'must be >= 1',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err53];
-                  } else {
-                    vErrors.push(err53);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data19.scaleToZero !== undefined) {
-              if (typeof data19.scaleToZero !== 'boolean') {
-                const err54 = {
-                  instancePath: instancePath + '/spec/scaling/scaleToZero',
-                  schemaPath: '#/$defs/Scaling/properties/scaleToZero/type',
-                  keyword: 'type',
-                  params: { type: 'boolean' },
-                  message: 'must be boolean',
-                };
-                if (vErrors === null) {
-                  vErrors = [err54];
-                } else {
-                  vErrors.push(err54);
-                }
-                errors++;
-              }
-            }
-            if (data19.metric !== undefined) {
-              let data23 = data19.metric;
-              if (typeof data23 !== 'string') {
-                const err55 = {
-                  instancePath: instancePath + '/spec/scaling/metric',
-                  schemaPath: '#/$defs/Scaling/properties/metric/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err55];
-                } else {
-                  vErrors.push(err55);
-                }
-                errors++;
-              }
-              if (!(
-                data23 === 'requestsPerReplica' ||
-                data23 === 'concurrency' ||
-                data23 === 'cpuUtilization' ||
-                data23 === 'gpuUtilization' ||
-                data23 === 'backlogPerReplica'
-              )) {
-                const err56 = {
-                  instancePath: instancePath + '/spec/scaling/metric',
-                  schemaPath: '#/$defs/Scaling/properties/metric/enum',
-                  keyword: 'enum',
-                  params: { allowedValues: schema40.properties.metric.enum },
-                  message: 'must be equal to one of the allowed values',
-                };
-                if (vErrors === null) {
-                  vErrors = [err56];
-                } else {
-                  vErrors.push(err56);
-                }
-                errors++;
-              }
-            }
-            if (data19.target !== undefined) {
-              let data24 = data19.target;
-              if (typeof data24 == 'number' && isFinite(data24)) {
-                if (data24 <= 0 || isNaN(data24)) {
-                  const err57 = {
-                    instancePath: instancePath + '/spec/scaling/target',
-                    schemaPath: '#/$defs/Scaling/properties/target/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err57];
-                  } else {
-                    vErrors.push(err57);
-                  }
-                  errors++;
-                }
-              } else {
-                const err58 = {
-                  instancePath: instancePath + '/spec/scaling/target',
-                  schemaPath: '#/$defs/Scaling/properties/target/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err58];
-                } else {
-                  vErrors.push(err58);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err59 = {
-              instancePath: instancePath + '/spec/scaling',
-              schemaPath: '#/$defs/Scaling/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err59];
-            } else {
-              vErrors.push(err59);
-            }
-            errors++;
-          }
-        }
-        if (data6.traffic !== undefined) {
-          let data25 = data6.traffic;
-          if (data25 && typeof data25 == 'object' && !Array.isArray(data25)) {
-            for (const key9 in data25) {
-              if (!(
-                key9 === 'strategy' ||
-                key9 === 'canaryPercent' ||
-                key9 === 'bakeTimeSeconds' ||
-                key9 === 'shadowPercent'
-              )) {
-                const err60 = {
-                  instancePath: instancePath + '/spec/traffic',
-                  schemaPath: '#/$defs/Traffic/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key9 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err60];
-                } else {
-                  vErrors.push(err60);
-                }
-                errors++;
-              }
-            }
-            if (data25.strategy !== undefined) {
-              let data26 = data25.strategy;
-              if (typeof data26 !== 'string') {
-                const err61 = {
-                  instancePath: instancePath + '/spec/traffic/strategy',
-                  schemaPath: '#/$defs/Traffic/properties/strategy/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err61];
-                } else {
-                  vErrors.push(err61);
-                }
-                errors++;
-              }
-              if (!(data26 === 'replace' || data26 === 'blue-green' || data26 === 'canary')) {
-                const err62 = {
-                  instancePath: instancePath + '/spec/traffic/strategy',
-                  schemaPath: '#/$defs/Traffic/properties/strategy/enum',
-                  keyword: 'enum',
-                  params: { allowedValues: schema41.properties.strategy.enum },
-                  message: 'must be equal to one of the allowed values',
-                };
-                if (vErrors === null) {
-                  vErrors = [err62];
-                } else {
-                  vErrors.push(err62);
-                }
-                errors++;
-              }
-            }
-            if (data25.canaryPercent !== undefined) {
-              let data27 = data25.canaryPercent;
-              if (typeof data27 == 'number' && isFinite(data27)) {
-                if (data27 > 100 || isNaN(data27)) {
-                  const err63 = {
-                    instancePath: instancePath + '/spec/traffic/canaryPercent',
-                    schemaPath: '#/$defs/Traffic/properties/canaryPercent/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 100 },
-                    message: 'must be <= 100',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err63];
-                  } else {
-                    vErrors.push(err63);
-                  }
-                  errors++;
-                }
-                if (data27 < 0 || isNaN(data27)) {
-                  const err64 = {
-                    instancePath: instancePath + '/spec/traffic/canaryPercent',
-                    schemaPath: '#/$defs/Traffic/properties/canaryPercent/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 0 },
-                    message: 'must be >= 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err64];
-                  } else {
-                    vErrors.push(err64);
-                  }
-                  errors++;
-                }
-              } else {
-                const err65 = {
-                  instancePath: instancePath + '/spec/traffic/canaryPercent',
-                  schemaPath: '#/$defs/Traffic/properties/canaryPercent/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err65];
-                } else {
-                  vErrors.push(err65);
-                }
-                errors++;
-              }
-            }
-            if (data25.bakeTimeSeconds !== undefined) {
-              let data28 = data25.bakeTimeSeconds;
-              if (!(typeof data28 == 'number' && !(data28 % 1) && !isNaN(data28) && isFinite(data28))) {
-                const err66 = {
-                  instancePath: instancePath + '/spec/traffic/bakeTimeSeconds',
-                  schemaPath: '#/$defs/Traffic/properties/bakeTimeSeconds/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err66];
-                } else {
-                  vErrors.push(err66);
-                }
-                errors++;
-              }
-              if (typeof data28 == 'number' && isFinite(data28)) {
-                if (data28 > 86400 || isNaN(data28)) {
-                  const err67 = {
-                    instancePath: instancePath + '/spec/traffic/bakeTimeSeconds',
-                    schemaPath: '#/$defs/Traffic/properties/bakeTimeSeconds/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 86400 },
-                    message: 'must be <= 86400',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err67];
-                  } else {
-                    vErrors.push(err67);
-                  }
-                  errors++;
-                }
-                if (data28 < 0 || isNaN(data28)) {
-                  const err68 = {
-                    instancePath: instancePath + '/spec/traffic/bakeTimeSeconds',
-                    schemaPath: '#/$defs/Traffic/properties/bakeTimeSeconds/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 0 },
-                    message: 'must be >= 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err68];
-                  } else {
-                    vErrors.push(err68);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data25.shadowPercent !== undefined) {
-              let data29 = data25.shadowPercent;
-              if (typeof data29 == 'number' && isFinite(data29)) {
-                if (data29 > 100 || isNaN(data29)) {
-                  const err69 = {
-                    instancePath: instancePath + '/spec/traffic/shadowPercent',
-                    schemaPath: '#/$defs/Traffic/properties/shadowPercent/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 100 },
-                    message: 'must be <= 100',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err69];
-                  } else {
-                    vErrors.push(err69);
-                  }
-                  errors++;
-                }
-                if (data29 < 0 || isNaN(data29)) {
-                  const err70 = {
-                    instancePath: instancePath + '/spec/traffic/shadowPercent',
-                    schemaPath: '#/$defs/Traffic/properties/shadowPercent/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 0 },
-                    message: 'must be >= 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err70];
-                  } else {
-                    vErrors.push(err70);
-                  }
-                  errors++;
-                }
-              } else {
-                const err71 = {
-                  instancePath: instancePath + '/spec/traffic/shadowPercent',
-                  schemaPath: '#/$defs/Traffic/properties/shadowPercent/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err71];
-                } else {
-                  vErrors.push(err71);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err72 = {
-              instancePath: instancePath + '/spec/traffic',
-              schemaPath: '#/$defs/Traffic/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err72];
-            } else {
-              vErrors.push(err72);
-            }
-            errors++;
-          }
-        }
-        if (data6.limits !== undefined) {
-          let data30 = data6.limits;
-          if (data30 && typeof data30 == 'object' && !Array.isArray(data30)) {
-            for (const key10 in data30) {
-              if (!(key10 === 'payloadMB' || key10 === 'timeoutSeconds')) {
-                const err73 = {
-                  instancePath: instancePath + '/spec/limits',
-                  schemaPath: '#/$defs/Limits/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key10 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err73];
-                } else {
-                  vErrors.push(err73);
-                }
-                errors++;
-              }
-            }
-            if (data30.payloadMB !== undefined) {
-              let data31 = data30.payloadMB;
-              if (typeof data31 == 'number' && isFinite(data31)) {
-                if (data31 <= 0 || isNaN(data31)) {
-                  const err74 = {
-                    instancePath: instancePath + '/spec/limits/payloadMB',
-                    schemaPath: '#/$defs/Limits/properties/payloadMB/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err74];
-                  } else {
-                    vErrors.push(err74);
-                  }
-                  errors++;
-                }
-              } else {
-                const err75 = {
-                  instancePath: instancePath + '/spec/limits/payloadMB',
-                  schemaPath: '#/$defs/Limits/properties/payloadMB/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err75];
-                } else {
-                  vErrors.push(err75);
-                }
-                errors++;
-              }
-            }
-            if (data30.timeoutSeconds !== undefined) {
-              let data32 = data30.timeoutSeconds;
-              if (typeof data32 == 'number' && isFinite(data32)) {
-                if (data32 <= 0 || isNaN(data32)) {
-                  const err76 = {
-                    instancePath: instancePath + '/spec/limits/timeoutSeconds',
-                    schemaPath: '#/$defs/Limits/properties/timeoutSeconds/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err76];
-                  } else {
-                    vErrors.push(err76);
-                  }
-                  errors++;
-                }
-              } else {
-                const err77 = {
-                  instancePath: instancePath + '/spec/limits/timeoutSeconds',
-                  schemaPath: '#/$defs/Limits/properties/timeoutSeconds/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err77];
-                } else {
-                  vErrors.push(err77);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err78 = {
-              instancePath: instancePath + '/spec/limits',
-              schemaPath: '#/$defs/Limits/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err78];
-            } else {
-              vErrors.push(err78);
-            }
-            errors++;
-          }
-        }
-        if (data6.async !== undefined) {
-          let data33 = data6.async;
-          if (data33 && typeof data33 == 'object' && !Array.isArray(data33)) {
-            for (const key11 in data33) {
-              if (!(
-                key11 === 'outputLocation' ||
-                key11 === 'maxPayloadMB' ||
-                key11 === 'timeoutSeconds' ||
-                key11 === 'queueTtlSeconds' ||
-                key11 === 'maxRetries' ||
-                key11 === 'allowEmulation'
-              )) {
-                const err79 = {
-                  instancePath: instancePath + '/spec/async',
-                  schemaPath: '#/$defs/Async/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key11 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err79];
-                } else {
-                  vErrors.push(err79);
-                }
-                errors++;
-              }
-            }
-            if (data33.outputLocation !== undefined) {
-              let data34 = data33.outputLocation;
-              if (typeof data34 === 'string') {
-                if (func1(data34) < 1) {
-                  const err80 = {
-                    instancePath: instancePath + '/spec/async/outputLocation',
-                    schemaPath: '#/$defs/Async/properties/outputLocation/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err80];
-                  } else {
-                    vErrors.push(err80);
-                  }
-                  errors++;
-                }
-              } else {
-                const err81 = {
-                  instancePath: instancePath + '/spec/async/outputLocation',
-                  schemaPath: '#/$defs/Async/properties/outputLocation/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err81];
-                } else {
-                  vErrors.push(err81);
-                }
-                errors++;
-              }
-            }
-            if (data33.maxPayloadMB !== undefined) {
-              let data35 = data33.maxPayloadMB;
-              if (typeof data35 == 'number' && isFinite(data35)) {
-                if (data35 <= 0 || isNaN(data35)) {
-                  const err82 = {
-                    instancePath: instancePath + '/spec/async/maxPayloadMB',
-                    schemaPath: '#/$defs/Async/properties/maxPayloadMB/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err82];
-                  } else {
-                    vErrors.push(err82);
-                  }
-                  errors++;
-                }
-              } else {
-                const err83 = {
-                  instancePath: instancePath + '/spec/async/maxPayloadMB',
-                  schemaPath: '#/$defs/Async/properties/maxPayloadMB/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err83];
-                } else {
-                  vErrors.push(err83);
-                }
-                errors++;
-              }
-            }
-            if (data33.timeoutSeconds !== undefined) {
-              let data36 = data33.timeoutSeconds;
-              if (!(typeof data36 == 'number' && !(data36 % 1) && !isNaN(data36) && isFinite(data36))) {
-                const err84 = {
-                  instancePath: instancePath + '/spec/async/timeoutSeconds',
-                  schemaPath: '#/$defs/Async/properties/timeoutSeconds/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err84];
-                } else {
-                  vErrors.push(err84);
-                }
-                errors++;
-              }
-              if (typeof data36 == 'number' && isFinite(data36)) {
-                if (data36 < 1 || isNaN(data36)) {
-                  const err85 = {
-                    instancePath: instancePath + '/spec/async/timeoutSeconds',
-                    schemaPath: '#/$defs/Async/properties/timeoutSeconds/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 1 },
-                    message: 'must be >= 1',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err85];
-                  } else {
-                    vErrors.push(err85);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data33.queueTtlSeconds !== undefined) {
-              let data37 = data33.queueTtlSeconds;
-              if (!(typeof data37 == 'number' && !(data37 % 1) && !isNaN(data37) && isFinite(data37))) {
-                const err86 = {
-                  instancePath: instancePath + '/spec/async/queueTtlSeconds',
-                  schemaPath: '#/$defs/Async/properties/queueTtlSeconds/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err86];
-                } else {
-                  vErrors.push(err86);
-                }
-                errors++;
-              }
-              if (typeof data37 == 'number' && isFinite(data37)) {
-                if (data37 < 1 || isNaN(data37)) {
-                  const err87 = {
-                    instancePath: instancePath + '/spec/async/queueTtlSeconds',
-                    schemaPath: '#/$defs/Async/properties/queueTtlSeconds/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 1 },
-                    message: 'must be >= 1',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err87];
-                  } else {
-                    vErrors.push(err87);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data33.maxRetries !== undefined) {
-              let data38 = data33.maxRetries;
-              if (!(typeof data38 == 'number' && !(data38 % 1) && !isNaN(data38) && isFinite(data38))) {
-                const err88 = {
-                  instancePath: instancePath + '/spec/async/maxRetries',
-                  schemaPath: '#/$defs/Async/properties/maxRetries/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err88];
-                } else {
-                  vErrors.push(err88);
-                }
-                errors++;
-              }
-              if (typeof data38 == 'number' && isFinite(data38)) {
-                if (data38 > 100 || isNaN(data38)) {
-                  const err89 = {
-                    instancePath: instancePath + '/spec/async/maxRetries',
-                    schemaPath: '#/$defs/Async/properties/maxRetries/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 100 },
-                    message: 'must be <= 100',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err89];
-                  } else {
-                    vErrors.push(err89);
-                  }
-                  errors++;
-                }
-                if (data38 < 0 || isNaN(data38)) {
-                  const err90 = {
-                    instancePath: instancePath + '/spec/async/maxRetries',
-                    schemaPath: '#/$defs/Async/properties/maxRetries/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 0 },
-                    message: 'must be >= 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err90];
-                  } else {
-                    vErrors.push(err90);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data33.allowEmulation !== undefined) {
-              if (typeof data33.allowEmulation !== 'boolean') {
-                const err91 = {
-                  instancePath: instancePath + '/spec/async/allowEmulation',
-                  schemaPath: '#/$defs/Async/properties/allowEmulation/type',
-                  keyword: 'type',
-                  params: { type: 'boolean' },
-                  message: 'must be boolean',
-                };
-                if (vErrors === null) {
-                  vErrors = [err91];
-                } else {
-                  vErrors.push(err91);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err92 = {
-              instancePath: instancePath + '/spec/async',
-              schemaPath: '#/$defs/Async/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err92];
-            } else {
-              vErrors.push(err92);
-            }
-            errors++;
-          }
-        }
-        if (data6.extensions !== undefined) {
+        if (data3.target !== undefined) {
           if (
-            !validate27(data6.extensions, {
+            !validate65(data3.target, {
+              instancePath: instancePath + '/spec/target',
+              parentData: data3,
+              parentDataProperty: 'target',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate65.errors : vErrors.concat(validate65.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.compute !== undefined) {
+          if (
+            !validate67(data3.compute, {
+              instancePath: instancePath + '/spec/compute',
+              parentData: data3,
+              parentDataProperty: 'compute',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate67.errors : vErrors.concat(validate67.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.scaling !== undefined) {
+          if (
+            !validate69(data3.scaling, {
+              instancePath: instancePath + '/spec/scaling',
+              parentData: data3,
+              parentDataProperty: 'scaling',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate69.errors : vErrors.concat(validate69.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.traffic !== undefined) {
+          if (
+            !validate71(data3.traffic, {
+              instancePath: instancePath + '/spec/traffic',
+              parentData: data3,
+              parentDataProperty: 'traffic',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate71.errors : vErrors.concat(validate71.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.limits !== undefined) {
+          if (
+            !validate73(data3.limits, {
+              instancePath: instancePath + '/spec/limits',
+              parentData: data3,
+              parentDataProperty: 'limits',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.async !== undefined) {
+          if (
+            !validate75(data3.async, {
+              instancePath: instancePath + '/spec/async',
+              parentData: data3,
+              parentDataProperty: 'async',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate75.errors : vErrors.concat(validate75.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.extensions !== undefined) {
+          if (
+            !validate77(data3.extensions, {
               instancePath: instancePath + '/spec/extensions',
-              parentData: data6,
+              parentData: data3,
               parentDataProperty: 'extensions',
               rootData,
               dynamicAnchors,
             })
           ) {
-            vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
+            vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err93 = {
+        const err10 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -4216,15 +4598,15 @@ function validate21(
           message: 'must be object',
         };
         if (vErrors === null) {
-          vErrors = [err93];
+          vErrors = [err10];
         } else {
-          vErrors.push(err93);
+          vErrors.push(err10);
         }
         errors++;
       }
     }
   } else {
-    const err94 = {
+    const err11 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -4232,17 +4614,17 @@ function validate21(
       message: 'must be object',
     };
     if (vErrors === null) {
-      vErrors = [err94];
+      vErrors = [err11];
     } else {
-      vErrors.push(err94);
+      vErrors.push(err11);
     }
     errors++;
   }
-  validate21.errors = vErrors;
+  validate53.errors = vErrors;
   return errors === 0;
 }
-validate21.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-const schema50 = {
+validate53.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema38 = {
   title: 'BatchJobManifest',
   type: 'object',
   additionalProperties: false,
@@ -4267,7 +4649,7 @@ const schema50 = {
     },
   },
 };
-const schema56 = {
+const schema39 = {
   title: 'BatchSpec',
   type: 'object',
   additionalProperties: false,
@@ -4311,13 +4693,534 @@ const schema56 = {
     },
   },
 };
-function validate29(
+function validate96(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
   let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate29.evaluated;
+  const evaluated0 = validate96.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    if (data.input === undefined) {
+      const err0 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'input' },
+        message: "must have required property '" + 'input' + "'",
+      };
+      if (vErrors === null) {
+        vErrors = [err0];
+      } else {
+        vErrors.push(err0);
+      }
+      errors++;
+    }
+    if (data.output === undefined) {
+      const err1 = {
+        instancePath,
+        schemaPath: '#/required',
+        keyword: 'required',
+        params: { missingProperty: 'output' },
+        message: "must have required property '" + 'output' + "'",
+      };
+      if (vErrors === null) {
+        vErrors = [err1];
+      } else {
+        vErrors.push(err1);
+      }
+      errors++;
+    }
+    for (const key0 in data) {
+      if (!func2.call(schema39.properties, key0)) {
+        const err2 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err2];
+        } else {
+          vErrors.push(err2);
+        }
+        errors++;
+      }
+    }
+    if (data.input !== undefined) {
+      let data0 = data.input;
+      if (typeof data0 === 'string') {
+        if (func1(data0) < 1) {
+          const err3 = {
+            instancePath: instancePath + '/input',
+            schemaPath: '#/properties/input/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err3];
+          } else {
+            vErrors.push(err3);
+          }
+          errors++;
+        }
+      } else {
+        const err4 = {
+          instancePath: instancePath + '/input',
+          schemaPath: '#/properties/input/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err4];
+        } else {
+          vErrors.push(err4);
+        }
+        errors++;
+      }
+    }
+    if (data.output !== undefined) {
+      let data1 = data.output;
+      if (typeof data1 === 'string') {
+        if (func1(data1) < 1) {
+          const err5 = {
+            instancePath: instancePath + '/output',
+            schemaPath: '#/properties/output/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err5];
+          } else {
+            vErrors.push(err5);
+          }
+          errors++;
+        }
+      } else {
+        const err6 = {
+          instancePath: instancePath + '/output',
+          schemaPath: '#/properties/output/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err6];
+        } else {
+          vErrors.push(err6);
+        }
+        errors++;
+      }
+    }
+    if (data.format !== undefined) {
+      let data2 = data.format;
+      if (typeof data2 !== 'string') {
+        const err7 = {
+          instancePath: instancePath + '/format',
+          schemaPath: '#/properties/format/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err7];
+        } else {
+          vErrors.push(err7);
+        }
+        errors++;
+      }
+      if (!(data2 === 'jsonl' || data2 === 'csv')) {
+        const err8 = {
+          instancePath: instancePath + '/format',
+          schemaPath: '#/properties/format/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema39.properties.format.enum },
+          message: 'must be equal to one of the allowed values',
+        };
+        if (vErrors === null) {
+          vErrors = [err8];
+        } else {
+          vErrors.push(err8);
+        }
+        errors++;
+      }
+    }
+    if (data.miniBatchSize !== undefined) {
+      let data3 = data.miniBatchSize;
+      if (!(typeof data3 == 'number' && !(data3 % 1) && !isNaN(data3) && isFinite(data3))) {
+        const err9 = {
+          instancePath: instancePath + '/miniBatchSize',
+          schemaPath: '#/properties/miniBatchSize/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err9];
+        } else {
+          vErrors.push(err9);
+        }
+        errors++;
+      }
+      if (typeof data3 == 'number' && isFinite(data3)) {
+        if (data3 > 1000000 || isNaN(data3)) {
+          const err10 = {
+            instancePath: instancePath + '/miniBatchSize',
+            schemaPath: '#/properties/miniBatchSize/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 1000000 },
+            message: 'must be <= 1000000',
+          };
+          if (vErrors === null) {
+            vErrors = [err10];
+          } else {
+            vErrors.push(err10);
+          }
+          errors++;
+        }
+        if (data3 < 1 || isNaN(data3)) {
+          const err11 = {
+            instancePath: instancePath + '/miniBatchSize',
+            schemaPath: '#/properties/miniBatchSize/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+          };
+          if (vErrors === null) {
+            vErrors = [err11];
+          } else {
+            vErrors.push(err11);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.miniBatchMB !== undefined) {
+      let data4 = data.miniBatchMB;
+      if (typeof data4 == 'number' && isFinite(data4)) {
+        if (data4 <= 0 || isNaN(data4)) {
+          const err12 = {
+            instancePath: instancePath + '/miniBatchMB',
+            schemaPath: '#/properties/miniBatchMB/exclusiveMinimum',
+            keyword: 'exclusiveMinimum',
+            params: { comparison: '>', limit: 0 },
+            message: 'must be > 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err12];
+          } else {
+            vErrors.push(err12);
+          }
+          errors++;
+        }
+      } else {
+        const err13 = {
+          instancePath: instancePath + '/miniBatchMB',
+          schemaPath: '#/properties/miniBatchMB/type',
+          keyword: 'type',
+          params: { type: 'number' },
+          message: 'must be number',
+        };
+        if (vErrors === null) {
+          vErrors = [err13];
+        } else {
+          vErrors.push(err13);
+        }
+        errors++;
+      }
+    }
+    if (data.concurrency !== undefined) {
+      let data5 = data.concurrency;
+      if (!(typeof data5 == 'number' && !(data5 % 1) && !isNaN(data5) && isFinite(data5))) {
+        const err14 = {
+          instancePath: instancePath + '/concurrency',
+          schemaPath: '#/properties/concurrency/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err14];
+        } else {
+          vErrors.push(err14);
+        }
+        errors++;
+      }
+      if (typeof data5 == 'number' && isFinite(data5)) {
+        if (data5 > 1000 || isNaN(data5)) {
+          const err15 = {
+            instancePath: instancePath + '/concurrency',
+            schemaPath: '#/properties/concurrency/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 1000 },
+            message: 'must be <= 1000',
+          };
+          if (vErrors === null) {
+            vErrors = [err15];
+          } else {
+            vErrors.push(err15);
+          }
+          errors++;
+        }
+        if (data5 < 1 || isNaN(data5)) {
+          const err16 = {
+            instancePath: instancePath + '/concurrency',
+            schemaPath: '#/properties/concurrency/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 1 },
+            message: 'must be >= 1',
+          };
+          if (vErrors === null) {
+            vErrors = [err16];
+          } else {
+            vErrors.push(err16);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.maxRetries !== undefined) {
+      let data6 = data.maxRetries;
+      if (!(typeof data6 == 'number' && !(data6 % 1) && !isNaN(data6) && isFinite(data6))) {
+        const err17 = {
+          instancePath: instancePath + '/maxRetries',
+          schemaPath: '#/properties/maxRetries/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err17];
+        } else {
+          vErrors.push(err17);
+        }
+        errors++;
+      }
+      if (typeof data6 == 'number' && isFinite(data6)) {
+        if (data6 > 100 || isNaN(data6)) {
+          const err18 = {
+            instancePath: instancePath + '/maxRetries',
+            schemaPath: '#/properties/maxRetries/maximum',
+            keyword: 'maximum',
+            params: { comparison: '<=', limit: 100 },
+            message: 'must be <= 100',
+          };
+          if (vErrors === null) {
+            vErrors = [err18];
+          } else {
+            vErrors.push(err18);
+          }
+          errors++;
+        }
+        if (data6 < 0 || isNaN(data6)) {
+          const err19 = {
+            instancePath: instancePath + '/maxRetries',
+            schemaPath: '#/properties/maxRetries/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: 0 },
+            message: 'must be >= 0',
+          };
+          if (vErrors === null) {
+            vErrors = [err19];
+          } else {
+            vErrors.push(err19);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.errorThreshold !== undefined) {
+      let data7 = data.errorThreshold;
+      if (!(typeof data7 == 'number' && !(data7 % 1) && !isNaN(data7) && isFinite(data7))) {
+        const err20 = {
+          instancePath: instancePath + '/errorThreshold',
+          schemaPath: '#/properties/errorThreshold/type',
+          keyword: 'type',
+          params: { type: 'integer' },
+          message: 'must be integer',
+        };
+        if (vErrors === null) {
+          vErrors = [err20];
+        } else {
+          vErrors.push(err20);
+        }
+        errors++;
+      }
+      if (typeof data7 == 'number' && isFinite(data7)) {
+        if (data7 < -1 || isNaN(data7)) {
+          const err21 = {
+            instancePath: instancePath + '/errorThreshold',
+            schemaPath: '#/properties/errorThreshold/minimum',
+            keyword: 'minimum',
+            params: { comparison: '>=', limit: -1 },
+            message: 'must be >= -1',
+          };
+          if (vErrors === null) {
+            vErrors = [err21];
+          } else {
+            vErrors.push(err21);
+          }
+          errors++;
+        }
+      }
+    }
+    if (data.schedule !== undefined) {
+      let data8 = data.schedule;
+      if (typeof data8 === 'string') {
+        if (func1(data8) < 9) {
+          const err22 = {
+            instancePath: instancePath + '/schedule',
+            schemaPath: '#/properties/schedule/minLength',
+            keyword: 'minLength',
+            params: { limit: 9 },
+            message: 'must NOT have fewer than 9 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err22];
+          } else {
+            vErrors.push(err22);
+          }
+          errors++;
+        }
+      } else {
+        const err23 = {
+          instancePath: instancePath + '/schedule',
+          schemaPath: '#/properties/schedule/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err23];
+        } else {
+          vErrors.push(err23);
+        }
+        errors++;
+      }
+    }
+    if (data.trigger !== undefined) {
+      let data9 = data.trigger;
+      if (data9 && typeof data9 == 'object' && !Array.isArray(data9)) {
+        for (const key1 in data9) {
+          if (!(key1 === 'onNewInput')) {
+            const err24 = {
+              instancePath: instancePath + '/trigger',
+              schemaPath: '#/properties/trigger/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+            };
+            if (vErrors === null) {
+              vErrors = [err24];
+            } else {
+              vErrors.push(err24);
+            }
+            errors++;
+          }
+        }
+        if (data9.onNewInput !== undefined) {
+          if (typeof data9.onNewInput !== 'boolean') {
+            const err25 = {
+              instancePath: instancePath + '/trigger/onNewInput',
+              schemaPath: '#/properties/trigger/properties/onNewInput/type',
+              keyword: 'type',
+              params: { type: 'boolean' },
+              message: 'must be boolean',
+            };
+            if (vErrors === null) {
+              vErrors = [err25];
+            } else {
+              vErrors.push(err25);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err26 = {
+          instancePath: instancePath + '/trigger',
+          schemaPath: '#/properties/trigger/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err26];
+        } else {
+          vErrors.push(err26);
+        }
+        errors++;
+      }
+    }
+    if (data.engine !== undefined) {
+      let data11 = data.engine;
+      if (typeof data11 === 'string') {
+        if (func1(data11) < 1) {
+          const err27 = {
+            instancePath: instancePath + '/engine',
+            schemaPath: '#/properties/engine/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err27];
+          } else {
+            vErrors.push(err27);
+          }
+          errors++;
+        }
+      } else {
+        const err28 = {
+          instancePath: instancePath + '/engine',
+          schemaPath: '#/properties/engine/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err28];
+        } else {
+          vErrors.push(err28);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err29 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err29];
+    } else {
+      vErrors.push(err29);
+    }
+    errors++;
+  }
+  validate96.errors = vErrors;
+  return errors === 0;
+}
+validate96.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+function validate89(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate89.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -4403,14 +5306,27 @@ function validate29(
       }
     }
     if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if (typeof data0 !== 'string') {
-        const err5 = {
+      if (
+        !validate54(data.apiVersion, {
           instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/$defs/ApiVersion/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
+          parentData: data,
+          parentDataProperty: 'apiVersion',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.kind !== undefined) {
+      if ('BatchJob' !== data.kind) {
+        const err5 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'BatchJob' },
+          message: 'must be equal to constant',
         };
         if (vErrors === null) {
           vErrors = [err5];
@@ -4419,222 +5335,26 @@ function validate29(
         }
         errors++;
       }
-      if ('modelport.dev/v1alpha1' !== data0) {
-        const err6 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/$defs/ApiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'modelport.dev/v1alpha1' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      if ('BatchJob' !== data.kind) {
-        const err7 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'BatchJob' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err7];
-        } else {
-          vErrors.push(err7);
-        }
-        errors++;
-      }
     }
     if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err8 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/$defs/Metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err8];
-          } else {
-            vErrors.push(err8);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'labels')) {
-            const err9 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/$defs/Metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err9];
-            } else {
-              vErrors.push(err9);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (!pattern4.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/$defs/Metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/$defs/Metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.labels !== undefined) {
-          let data4 = data2.labels;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs14 = errors;
-              if (typeof key2 === 'string') {
-                if (!pattern5.test(key2)) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/labels',
-                    schemaPath: '#/$defs/Metadata/properties/labels/propertyNames/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' },
-                    message:
-                      'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' + '"',
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-              }
-              var valid4 = _errs14 === errors;
-              if (!valid4) {
-                const err13 = {
-                  instancePath: instancePath + '/metadata/labels',
-                  schemaPath: '#/$defs/Metadata/properties/labels/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                };
-                if (vErrors === null) {
-                  vErrors = [err13];
-                } else {
-                  vErrors.push(err13);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              let data5 = data4[key3];
-              if (typeof data5 === 'string') {
-                if (func1(data5) > 256) {
-                  const err14 = {
-                    instancePath:
-                      instancePath + '/metadata/labels/' + key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath: '#/$defs/Metadata/properties/labels/additionalProperties/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 256 },
-                    message: 'must NOT have more than 256 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err14];
-                  } else {
-                    vErrors.push(err14);
-                  }
-                  errors++;
-                }
-              } else {
-                const err15 = {
-                  instancePath:
-                    instancePath + '/metadata/labels/' + key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/Metadata/properties/labels/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err16 = {
-              instancePath: instancePath + '/metadata/labels',
-              schemaPath: '#/$defs/Metadata/properties/labels/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err16];
-            } else {
-              vErrors.push(err16);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err17 = {
+      if (
+        !validate56(data.metadata, {
           instancePath: instancePath + '/metadata',
-          schemaPath: '#/$defs/Metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err17];
-        } else {
-          vErrors.push(err17);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'metadata',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+        errors = vErrors.length;
       }
     }
     if (data.spec !== undefined) {
-      let data6 = data.spec;
-      if (data6 && typeof data6 == 'object' && !Array.isArray(data6)) {
-        if (data6.model === undefined) {
-          const err18 = {
+      let data3 = data.spec;
+      if (data3 && typeof data3 == 'object' && !Array.isArray(data3)) {
+        if (data3.model === undefined) {
+          const err6 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -4642,14 +5362,14 @@ function validate29(
             message: "must have required property '" + 'model' + "'",
           };
           if (vErrors === null) {
-            vErrors = [err18];
+            vErrors = [err6];
           } else {
-            vErrors.push(err18);
+            vErrors.push(err6);
           }
           errors++;
         }
-        if (data6.batch === undefined) {
-          const err19 = {
+        if (data3.batch === undefined) {
+          const err7 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -4657,1104 +5377,122 @@ function validate29(
             message: "must have required property '" + 'batch' + "'",
           };
           if (vErrors === null) {
-            vErrors = [err19];
+            vErrors = [err7];
           } else {
-            vErrors.push(err19);
+            vErrors.push(err7);
           }
           errors++;
         }
-        for (const key4 in data6) {
+        for (const key1 in data3) {
           if (!(
-            key4 === 'model' ||
-            key4 === 'target' ||
-            key4 === 'compute' ||
-            key4 === 'limits' ||
-            key4 === 'batch' ||
-            key4 === 'extensions'
+            key1 === 'model' ||
+            key1 === 'target' ||
+            key1 === 'compute' ||
+            key1 === 'limits' ||
+            key1 === 'batch' ||
+            key1 === 'extensions'
           )) {
-            const err20 = {
+            const err8 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key1 },
               message: 'must NOT have additional properties',
             };
             if (vErrors === null) {
-              vErrors = [err20];
+              vErrors = [err8];
             } else {
-              vErrors.push(err20);
+              vErrors.push(err8);
             }
             errors++;
           }
         }
-        if (data6.model !== undefined) {
+        if (data3.model !== undefined) {
           if (
-            !validate22(data6.model, {
+            !validate58(data3.model, {
               instancePath: instancePath + '/spec/model',
-              parentData: data6,
+              parentData: data3,
               parentDataProperty: 'model',
               rootData,
               dynamicAnchors,
             })
           ) {
-            vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+            vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
             errors = vErrors.length;
           }
         }
-        if (data6.target !== undefined) {
-          let data8 = data6.target;
-          if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
-            if (data8.provider === undefined) {
-              const err21 = {
-                instancePath: instancePath + '/spec/target',
-                schemaPath: '#/$defs/Target/required',
-                keyword: 'required',
-                params: { missingProperty: 'provider' },
-                message: "must have required property '" + 'provider' + "'",
-              };
-              if (vErrors === null) {
-                vErrors = [err21];
-              } else {
-                vErrors.push(err21);
-              }
-              errors++;
-            }
-            for (const key5 in data8) {
-              if (!(key5 === 'provider' || key5 === 'region')) {
-                const err22 = {
-                  instancePath: instancePath + '/spec/target',
-                  schemaPath: '#/$defs/Target/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err22];
-                } else {
-                  vErrors.push(err22);
-                }
-                errors++;
-              }
-            }
-            if (data8.provider !== undefined) {
-              let data9 = data8.provider;
-              if (typeof data9 === 'string') {
-                if (!pattern6.test(data9)) {
-                  const err23 = {
-                    instancePath: instancePath + '/spec/target/provider',
-                    schemaPath: '#/$defs/Target/properties/provider/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[a-z][a-z0-9-]{0,31}$' },
-                    message: 'must match pattern "' + '^[a-z][a-z0-9-]{0,31}$' + '"',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err23];
-                  } else {
-                    vErrors.push(err23);
-                  }
-                  errors++;
-                }
-              } else {
-                const err24 = {
-                  instancePath: instancePath + '/spec/target/provider',
-                  schemaPath: '#/$defs/Target/properties/provider/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err24];
-                } else {
-                  vErrors.push(err24);
-                }
-                errors++;
-              }
-            }
-            if (data8.region !== undefined) {
-              let data10 = data8.region;
-              if (typeof data10 === 'string') {
-                if (func1(data10) < 1) {
-                  const err25 = {
-                    instancePath: instancePath + '/spec/target/region',
-                    schemaPath: '#/$defs/Target/properties/region/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err25];
-                  } else {
-                    vErrors.push(err25);
-                  }
-                  errors++;
-                }
-              } else {
-                const err26 = {
-                  instancePath: instancePath + '/spec/target/region',
-                  schemaPath: '#/$defs/Target/properties/region/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err26];
-                } else {
-                  vErrors.push(err26);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err27 = {
-              instancePath: instancePath + '/spec/target',
-              schemaPath: '#/$defs/Target/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err27];
-            } else {
-              vErrors.push(err27);
-            }
-            errors++;
-          }
-        }
-        if (data6.compute !== undefined) {
-          let data11 = data6.compute;
-          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-            for (const key6 in data11) {
-              if (!(
-                key6 === 'cpu' ||
-                key6 === 'memoryGiB' ||
-                key6 === 'accelerator' ||
-                key6 === 'instanceType'
-              )) {
-                const err28 = {
-                  instancePath: instancePath + '/spec/compute',
-                  schemaPath: '#/$defs/Compute/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key6 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err28];
-                } else {
-                  vErrors.push(err28);
-                }
-                errors++;
-              }
-            }
-            if (data11.cpu !== undefined) {
-              let data12 = data11.cpu;
-              if (typeof data12 == 'number' && isFinite(data12)) {
-                if (data12 > 512 || isNaN(data12)) {
-                  const err29 = {
-                    instancePath: instancePath + '/spec/compute/cpu',
-                    schemaPath: '#/$defs/Compute/properties/cpu/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 512 },
-                    message: 'must be <= 512',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err29];
-                  } else {
-                    vErrors.push(err29);
-                  }
-                  errors++;
-                }
-                if (data12 <= 0 || isNaN(data12)) {
-                  const err30 = {
-                    instancePath: instancePath + '/spec/compute/cpu',
-                    schemaPath: '#/$defs/Compute/properties/cpu/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err30];
-                  } else {
-                    vErrors.push(err30);
-                  }
-                  errors++;
-                }
-              } else {
-                const err31 = {
-                  instancePath: instancePath + '/spec/compute/cpu',
-                  schemaPath: '#/$defs/Compute/properties/cpu/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err31];
-                } else {
-                  vErrors.push(err31);
-                }
-                errors++;
-              }
-            }
-            if (data11.memoryGiB !== undefined) {
-              let data13 = data11.memoryGiB;
-              if (typeof data13 == 'number' && isFinite(data13)) {
-                if (data13 > 4096 || isNaN(data13)) {
-                  const err32 = {
-                    instancePath: instancePath + '/spec/compute/memoryGiB',
-                    schemaPath: '#/$defs/Compute/properties/memoryGiB/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 4096 },
-                    message: 'must be <= 4096',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err32];
-                  } else {
-                    vErrors.push(err32);
-                  }
-                  errors++;
-                }
-                if (data13 <= 0 || isNaN(data13)) {
-                  const err33 = {
-                    instancePath: instancePath + '/spec/compute/memoryGiB',
-                    schemaPath: '#/$defs/Compute/properties/memoryGiB/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err33];
-                  } else {
-                    vErrors.push(err33);
-                  }
-                  errors++;
-                }
-              } else {
-                const err34 = {
-                  instancePath: instancePath + '/spec/compute/memoryGiB',
-                  schemaPath: '#/$defs/Compute/properties/memoryGiB/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err34];
-                } else {
-                  vErrors.push(err34);
-                }
-                errors++;
-              }
-            }
-            if (data11.accelerator !== undefined) {
-              let data14 = data11.accelerator;
-              if (data14 && typeof data14 == 'object' && !Array.isArray(data14)) {
-                if (data14.type === undefined) {
-                  const err35 = {
-                    instancePath: instancePath + '/spec/compute/accelerator',
-                    schemaPath: '#/$defs/Compute/properties/accelerator/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'type' },
-                    message: "must have required property '" + 'type' + "'",
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err35];
-                  } else {
-                    vErrors.push(err35);
-                  }
-                  errors++;
-                }
-                for (const key7 in data14) {
-                  if (!(key7 === 'type' || key7 === 'count')) {
-                    const err36 = {
-                      instancePath: instancePath + '/spec/compute/accelerator',
-                      schemaPath: '#/$defs/Compute/properties/accelerator/additionalProperties',
-                      keyword: 'additionalProperties',
-                      params: { additionalProperty: key7 },
-                      message: 'must NOT have additional properties',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err36];
-                    } else {
-                      vErrors.push(err36);
-                    }
-                    errors++;
-                  }
-                }
-                if (data14.type !== undefined) {
-                  let data15 = data14.type;
-                  if (typeof data15 === 'string') {
-                    if (func1(data15) < 1) {
-                      const err37 = {
-                        instancePath: instancePath + '/spec/compute/accelerator/type',
-                        schemaPath: '#/$defs/Compute/properties/accelerator/properties/type/minLength',
-                        keyword: 'minLength',
-                        params: { limit: 1 },
-                        message: 'must NOT have fewer than 1 characters',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err37];
-                      } else {
-                        vErrors.push(err37);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err38 = {
-                      instancePath: instancePath + '/spec/compute/accelerator/type',
-                      schemaPath: '#/$defs/Compute/properties/accelerator/properties/type/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err38];
-                    } else {
-                      vErrors.push(err38);
-                    }
-                    errors++;
-                  }
-                }
-                if (data14.count !== undefined) {
-                  let data16 = data14.count;
-                  if (!(typeof data16 == 'number' && !(data16 % 1) && !isNaN(data16) && isFinite(data16))) {
-                    const err39 = {
-                      instancePath: instancePath + '/spec/compute/accelerator/count',
-                      schemaPath: '#/$defs/Compute/properties/accelerator/properties/count/type',
-                      keyword: 'type',
-                      params: { type: 'integer' },
-                      message: 'must be integer',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err39];
-                    } else {
-                      vErrors.push(err39);
-                    }
-                    errors++;
-                  }
-                  if (typeof data16 == 'number' && isFinite(data16)) {
-                    if (data16 > 16 || isNaN(data16)) {
-                      const err40 = {
-                        instancePath: instancePath + '/spec/compute/accelerator/count',
-                        schemaPath: '#/$defs/Compute/properties/accelerator/properties/count/maximum',
-                        keyword: 'maximum',
-                        params: { comparison: '<=', limit: 16 },
-                        message: 'must be <= 16',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err40];
-                      } else {
-                        vErrors.push(err40);
-                      }
-                      errors++;
-                    }
-                    if (data16 < 1 || isNaN(data16)) {
-                      const err41 = {
-                        instancePath: instancePath + '/spec/compute/accelerator/count',
-                        schemaPath: '#/$defs/Compute/properties/accelerator/properties/count/minimum',
-                        keyword: 'minimum',
-                        params: { comparison: '>=', limit: 1 },
-                        message: 'must be >= 1',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err41];
-                      } else {
-                        vErrors.push(err41);
-                      }
-                      errors++;
-                    }
-                  }
-                }
-              } else {
-                const err42 = {
-                  instancePath: instancePath + '/spec/compute/accelerator',
-                  schemaPath: '#/$defs/Compute/properties/accelerator/type',
-                  keyword: 'type',
-                  params: { type: 'object' },
-                  message: 'must be object',
-                };
-                if (vErrors === null) {
-                  vErrors = [err42];
-                } else {
-                  vErrors.push(err42);
-                }
-                errors++;
-              }
-            }
-            if (data11.instanceType !== undefined) {
-              let data17 = data11.instanceType;
-              if (typeof data17 === 'string') {
-                if (func1(data17) < 1) {
-                  const err43 = {
-                    instancePath: instancePath + '/spec/compute/instanceType',
-                    schemaPath: '#/$defs/Compute/properties/instanceType/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err43];
-                  } else {
-                    vErrors.push(err43);
-                  }
-                  errors++;
-                }
-              } else {
-                const err44 = {
-                  instancePath: instancePath + '/spec/compute/instanceType',
-                  schemaPath: '#/$defs/Compute/properties/instanceType/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err44];
-                } else {
-                  vErrors.push(err44);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err45 = {
-              instancePath: instancePath + '/spec/compute',
-              schemaPath: '#/$defs/Compute/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err45];
-            } else {
-              vErrors.push(err45);
-            }
-            errors++;
-          }
-        }
-        if (data6.limits !== undefined) {
-          let data18 = data6.limits;
-          if (data18 && typeof data18 == 'object' && !Array.isArray(data18)) {
-            for (const key8 in data18) {
-              if (!(key8 === 'payloadMB' || key8 === 'timeoutSeconds')) {
-                const err46 = {
-                  instancePath: instancePath + '/spec/limits',
-                  schemaPath: '#/$defs/Limits/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key8 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err46];
-                } else {
-                  vErrors.push(err46);
-                }
-                errors++;
-              }
-            }
-            if (data18.payloadMB !== undefined) {
-              let data19 = data18.payloadMB;
-              if (typeof data19 == 'number' && isFinite(data19)) {
-                if (data19 <= 0 || isNaN(data19)) {
-                  const err47 = {
-                    instancePath: instancePath + '/spec/limits/payloadMB',
-                    schemaPath: '#/$defs/Limits/properties/payloadMB/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err47];
-                  } else {
-                    vErrors.push(err47);
-                  }
-                  errors++;
-                }
-              } else {
-                const err48 = {
-                  instancePath: instancePath + '/spec/limits/payloadMB',
-                  schemaPath: '#/$defs/Limits/properties/payloadMB/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err48];
-                } else {
-                  vErrors.push(err48);
-                }
-                errors++;
-              }
-            }
-            if (data18.timeoutSeconds !== undefined) {
-              let data20 = data18.timeoutSeconds;
-              if (typeof data20 == 'number' && isFinite(data20)) {
-                if (data20 <= 0 || isNaN(data20)) {
-                  const err49 = {
-                    instancePath: instancePath + '/spec/limits/timeoutSeconds',
-                    schemaPath: '#/$defs/Limits/properties/timeoutSeconds/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err49];
-                  } else {
-                    vErrors.push(err49);
-                  }
-                  errors++;
-                }
-              } else {
-                const err50 = {
-                  instancePath: instancePath + '/spec/limits/timeoutSeconds',
-                  schemaPath: '#/$defs/Limits/properties/timeoutSeconds/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err50];
-                } else {
-                  vErrors.push(err50);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err51 = {
-              instancePath: instancePath + '/spec/limits',
-              schemaPath: '#/$defs/Limits/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err51];
-            } else {
-              vErrors.push(err51);
-            }
-            errors++;
-          }
-        }
-        if (data6.batch !== undefined) {
-          let data21 = data6.batch;
-          if (data21 && typeof data21 == 'object' && !Array.isArray(data21)) {
-            if (data21.input === undefined) {
-              const err52 = {
-                instancePath: instancePath + '/spec/batch',
-                schemaPath: '#/$defs/Batch/required',
-                keyword: 'required',
-                params: { missingProperty: 'input' },
-                message: "must have required property '" + 'input' + "'",
-              };
-              if (vErrors === null) {
-                vErrors = [err52];
-              } else {
-                vErrors.push(err52);
-              }
-              errors++;
-            }
-            if (data21.output === undefined) {
-              const err53 = {
-                instancePath: instancePath + '/spec/batch',
-                schemaPath: '#/$defs/Batch/required',
-                keyword: 'required',
-                params: { missingProperty: 'output' },
-                message: "must have required property '" + 'output' + "'",
-              };
-              if (vErrors === null) {
-                vErrors = [err53];
-              } else {
-                vErrors.push(err53);
-              }
-              errors++;
-            }
-            for (const key9 in data21) {
-              if (!func2.call(schema56.properties, key9)) {
-                const err54 = {
-                  instancePath: instancePath + '/spec/batch',
-                  schemaPath: '#/$defs/Batch/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key9 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err54];
-                } else {
-                  vErrors.push(err54);
-                }
-                errors++;
-              }
-            }
-            if (data21.input !== undefined) {
-              let data22 = data21.input;
-              if (typeof data22 === 'string') {
-                if (func1(data22) < 1) {
-                  const err55 = {
-                    instancePath: instancePath + '/spec/batch/input',
-                    schemaPath: '#/$defs/Batch/properties/input/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err55];
-                  } else {
-                    vErrors.push(err55);
-                  }
-                  errors++;
-                }
-              } else {
-                const err56 = {
-                  instancePath: instancePath + '/spec/batch/input',
-                  schemaPath: '#/$defs/Batch/properties/input/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err56];
-                } else {
-                  vErrors.push(err56);
-                }
-                errors++;
-              }
-            }
-            if (data21.output !== undefined) {
-              let data23 = data21.output;
-              if (typeof data23 === 'string') {
-                if (func1(data23) < 1) {
-                  const err57 = {
-                    instancePath: instancePath + '/spec/batch/output',
-                    schemaPath: '#/$defs/Batch/properties/output/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err57];
-                  } else {
-                    vErrors.push(err57);
-                  }
-                  errors++;
-                }
-              } else {
-                const err58 = {
-                  instancePath: instancePath + '/spec/batch/output',
-                  schemaPath: '#/$defs/Batch/properties/output/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err58];
-                } else {
-                  vErrors.push(err58);
-                }
-                errors++;
-              }
-            }
-            if (data21.format !== undefined) {
-              let data24 = data21.format;
-              if (typeof data24 !== 'string') {
-                const err59 = {
-                  instancePath: instancePath + '/spec/batch/format',
-                  schemaPath: '#/$defs/Batch/properties/format/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err59];
-                } else {
-                  vErrors.push(err59);
-                }
-                errors++;
-              }
-              if (!(data24 === 'jsonl' || data24 === 'csv')) {
-                const err60 = {
-                  instancePath: instancePath + '/spec/batch/format',
-                  schemaPath: '#/$defs/Batch/properties/format/enum',
-                  keyword: 'enum',
-                  params: { allowedValues: schema56.properties.format.enum },
-                  message: 'must be equal to one of the allowed values',
-                };
-                if (vErrors === null) {
-                  vErrors = [err60];
-                } else {
-                  vErrors.push(err60);
-                }
-                errors++;
-              }
-            }
-            if (data21.miniBatchSize !== undefined) {
-              let data25 = data21.miniBatchSize;
-              if (!(typeof data25 == 'number' && !(data25 % 1) && !isNaN(data25) && isFinite(data25))) {
-                const err61 = {
-                  instancePath: instancePath + '/spec/batch/miniBatchSize',
-                  schemaPath: '#/$defs/Batch/properties/miniBatchSize/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err61];
-                } else {
-                  vErrors.push(err61);
-                }
-                errors++;
-              }
-              if (typeof data25 == 'number' && isFinite(data25)) {
-                if (data25 > 1000000 || isNaN(data25)) {
-                  const err62 = {
-                    instancePath: instancePath + '/spec/batch/miniBatchSize',
-                    schemaPath: '#/$defs/Batch/properties/miniBatchSize/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 1000000 },
-                    message: 'must be <= 1000000',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err62];
-                  } else {
-                    vErrors.push(err62);
-                  }
-                  errors++;
-                }
-                if (data25 < 1 || isNaN(data25)) {
-                  const err63 = {
-                    instancePath: instancePath + '/spec/batch/miniBatchSize',
-                    schemaPath: '#/$defs/Batch/properties/miniBatchSize/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 1 },
-                    message: 'must be >= 1',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err63];
-                  } else {
-                    vErrors.push(err63);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data21.miniBatchMB !== undefined) {
-              let data26 = data21.miniBatchMB;
-              if (typeof data26 == 'number' && isFinite(data26)) {
-                if (data26 <= 0 || isNaN(data26)) {
-                  const err64 = {
-                    instancePath: instancePath + '/spec/batch/miniBatchMB',
-                    schemaPath: '#/$defs/Batch/properties/miniBatchMB/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err64];
-                  } else {
-                    vErrors.push(err64);
-                  }
-                  errors++;
-                }
-              } else {
-                const err65 = {
-                  instancePath: instancePath + '/spec/batch/miniBatchMB',
-                  schemaPath: '#/$defs/Batch/properties/miniBatchMB/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err65];
-                } else {
-                  vErrors.push(err65);
-                }
-                errors++;
-              }
-            }
-            if (data21.concurrency !== undefined) {
-              let data27 = data21.concurrency;
-              if (!(typeof data27 == 'number' && !(data27 % 1) && !isNaN(data27) && isFinite(data27))) {
-                const err66 = {
-                  instancePath: instancePath + '/spec/batch/concurrency',
-                  schemaPath: '#/$defs/Batch/properties/concurrency/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err66];
-                } else {
-                  vErrors.push(err66);
-                }
-                errors++;
-              }
-              if (typeof data27 == 'number' && isFinite(data27)) {
-                if (data27 > 1000 || isNaN(data27)) {
-                  const err67 = {
-                    instancePath: instancePath + '/spec/batch/concurrency',
-                    schemaPath: '#/$defs/Batch/properties/concurrency/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 1000 },
-                    message: 'must be <= 1000',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err67];
-                  } else {
-                    vErrors.push(err67);
-                  }
-                  errors++;
-                }
-                if (data27 < 1 || isNaN(data27)) {
-                  const err68 = {
-                    instancePath: instancePath + '/spec/batch/concurrency',
-                    schemaPath: '#/$defs/Batch/properties/concurrency/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 1 },
-                    message: 'must be >= 1',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err68];
-                  } else {
-                    vErrors.push(err68);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data21.maxRetries !== undefined) {
-              let data28 = data21.maxRetries;
-              if (!(typeof data28 == 'number' && !(data28 % 1) && !isNaN(data28) && isFinite(data28))) {
-                const err69 = {
-                  instancePath: instancePath + '/spec/batch/maxRetries',
-                  schemaPath: '#/$defs/Batch/properties/maxRetries/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err69];
-                } else {
-                  vErrors.push(err69);
-                }
-                errors++;
-              }
-              if (typeof data28 == 'number' && isFinite(data28)) {
-                if (data28 > 100 || isNaN(data28)) {
-                  const err70 = {
-                    instancePath: instancePath + '/spec/batch/maxRetries',
-                    schemaPath: '#/$defs/Batch/properties/maxRetries/maximum',
-                    keyword: 'maximum',
-                    params: { comparison: '<=', limit: 100 },
-                    message: 'must be <= 100',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err70];
-                  } else {
-                    vErrors.push(err70);
-                  }
-                  errors++;
-                }
-                if (data28 < 0 || isNaN(data28)) {
-                  const err71 = {
-                    instancePath: instancePath + '/spec/batch/maxRetries',
-                    schemaPath: '#/$defs/Batch/properties/maxRetries/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: 0 },
-                    message: 'must be >= 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err71];
-                  } else {
-                    vErrors.push(err71);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data21.errorThreshold !== undefined) {
-              let data29 = data21.errorThreshold;
-              if (!(typeof data29 == 'number' && !(data29 % 1) && !isNaN(data29) && isFinite(data29))) {
-                const err72 = {
-                  instancePath: instancePath + '/spec/batch/errorThreshold',
-                  schemaPath: '#/$defs/Batch/properties/errorThreshold/type',
-                  keyword: 'type',
-                  params: { type: 'integer' },
-                  message: 'must be integer',
-                };
-                if (vErrors === null) {
-                  vErrors = [err72];
-                } else {
-                  vErrors.push(err72);
-                }
-                errors++;
-              }
-              if (typeof data29 == 'number' && isFinite(data29)) {
-                if (data29 < -1 || isNaN(data29)) {
-                  const err73 = {
-                    instancePath: instancePath + '/spec/batch/errorThreshold',
-                    schemaPath: '#/$defs/Batch/properties/errorThreshold/minimum',
-                    keyword: 'minimum',
-                    params: { comparison: '>=', limit: -1 },
-                    message: 'must be >= -1',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err73];
-                  } else {
-                    vErrors.push(err73);
-                  }
-                  errors++;
-                }
-              }
-            }
-            if (data21.schedule !== undefined) {
-              let data30 = data21.schedule;
-              if (typeof data30 === 'string') {
-                if (func1(data30) < 9) {
-                  const err74 = {
-                    instancePath: instancePath + '/spec/batch/schedule',
-                    schemaPath: '#/$defs/Batch/properties/schedule/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 9 },
-                    message: 'must NOT have fewer than 9 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err74];
-                  } else {
-                    vErrors.push(err74);
-                  }
-                  errors++;
-                }
-              } else {
-                const err75 = {
-                  instancePath: instancePath + '/spec/batch/schedule',
-                  schemaPath: '#/$defs/Batch/properties/schedule/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err75];
-                } else {
-                  vErrors.push(err75);
-                }
-                errors++;
-              }
-            }
-            if (data21.trigger !== undefined) {
-              let data31 = data21.trigger;
-              if (data31 && typeof data31 == 'object' && !Array.isArray(data31)) {
-                for (const key10 in data31) {
-                  if (!(key10 === 'onNewInput')) {
-                    const err76 = {
-                      instancePath: instancePath + '/spec/batch/trigger',
-                      schemaPath: '#/$defs/Batch/properties/trigger/additionalProperties',
-                      keyword: 'additionalProperties',
-                      params: { additionalProperty: key10 },
-                      message: 'must NOT have additional properties',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err76];
-                    } else {
-                      vErrors.push(err76);
-                    }
-                    errors++;
-                  }
-                }
-                if (data31.onNewInput !== undefined) {
-                  if (typeof data31.onNewInput !== 'boolean') {
-                    const err77 = {
-                      instancePath: instancePath + '/spec/batch/trigger/onNewInput',
-                      schemaPath: '#/$defs/Batch/properties/trigger/properties/onNewInput/type',
-                      keyword: 'type',
-                      params: { type: 'boolean' },
-                      message: 'must be boolean',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err77];
-                    } else {
-                      vErrors.push(err77);
-                    }
-                    errors++;
-                  }
-                }
-              } else {
-                const err78 = {
-                  instancePath: instancePath + '/spec/batch/trigger',
-                  schemaPath: '#/$defs/Batch/properties/trigger/type',
-                  keyword: 'type',
-                  params: { type: 'object' },
-                  message: 'must be object',
-                };
-                if (vErrors === null) {
-                  vErrors = [err78];
-                } else {
-                  vErrors.push(err78);
-                }
-                errors++;
-              }
-            }
-            if (data21.engine !== undefined) {
-              let data33 = data21.engine;
-              if (typeof data33 === 'string') {
-                if (func1(data33) < 1) {
-                  const err79 = {
-                    instancePath: instancePath + '/spec/batch/engine',
-                    schemaPath: '#/$defs/Batch/properties/engine/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err79];
-                  } else {
-                    vErrors.push(err79);
-                  }
-                  errors++;
-                }
-              } else {
-                const err80 = {
-                  instancePath: instancePath + '/spec/batch/engine',
-                  schemaPath: '#/$defs/Batch/properties/engine/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err80];
-                } else {
-                  vErrors.push(err80);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err81 = {
-              instancePath: instancePath + '/spec/batch',
-              schemaPath: '#/$defs/Batch/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err81];
-            } else {
-              vErrors.push(err81);
-            }
-            errors++;
-          }
-        }
-        if (data6.extensions !== undefined) {
+        if (data3.target !== undefined) {
           if (
-            !validate27(data6.extensions, {
+            !validate65(data3.target, {
+              instancePath: instancePath + '/spec/target',
+              parentData: data3,
+              parentDataProperty: 'target',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate65.errors : vErrors.concat(validate65.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.compute !== undefined) {
+          if (
+            !validate67(data3.compute, {
+              instancePath: instancePath + '/spec/compute',
+              parentData: data3,
+              parentDataProperty: 'compute',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate67.errors : vErrors.concat(validate67.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.limits !== undefined) {
+          if (
+            !validate73(data3.limits, {
+              instancePath: instancePath + '/spec/limits',
+              parentData: data3,
+              parentDataProperty: 'limits',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.batch !== undefined) {
+          if (
+            !validate96(data3.batch, {
+              instancePath: instancePath + '/spec/batch',
+              parentData: data3,
+              parentDataProperty: 'batch',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate96.errors : vErrors.concat(validate96.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.extensions !== undefined) {
+          if (
+            !validate77(data3.extensions, {
               instancePath: instancePath + '/spec/extensions',
-              parentData: data6,
+              parentData: data3,
               parentDataProperty: 'extensions',
               rootData,
               dynamicAnchors,
             })
           ) {
-            vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
+            vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err82 = {
+        const err9 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -5762,15 +5500,15 @@ function validate29(
           message: 'must be object',
         };
         if (vErrors === null) {
-          vErrors = [err82];
+          vErrors = [err9];
         } else {
-          vErrors.push(err82);
+          vErrors.push(err9);
         }
         errors++;
       }
     }
   } else {
-    const err83 = {
+    const err10 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -5778,17 +5516,17 @@ function validate29(
       message: 'must be object',
     };
     if (vErrors === null) {
-      vErrors = [err83];
+      vErrors = [err10];
     } else {
-      vErrors.push(err83);
+      vErrors.push(err10);
     }
     errors++;
   }
-  validate29.errors = vErrors;
+  validate89.errors = vErrors;
   return errors === 0;
 }
-validate29.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-const schema57 = {
+validate89.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+const schema40 = {
   title: 'EdgePackageManifest',
   type: 'object',
   additionalProperties: false,
@@ -5811,7 +5549,7 @@ const schema57 = {
     },
   },
 };
-const schema61 = {
+const schema41 = {
   title: 'EdgeSpec',
   type: 'object',
   additionalProperties: false,
@@ -5844,13 +5582,415 @@ const schema61 = {
     output: { description: 'Output folder for the bundles.', type: 'string', minLength: 1 },
   },
 };
-function validate32(
+function validate104(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
   let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate32.evaluated;
+  const evaluated0 = validate104.evaluated;
+  if (evaluated0.dynamicProps) {
+    evaluated0.props = undefined;
+  }
+  if (evaluated0.dynamicItems) {
+    evaluated0.items = undefined;
+  }
+  if (data && typeof data == 'object' && !Array.isArray(data)) {
+    for (const key0 in data) {
+      if (!(
+        key0 === 'formats' ||
+        key0 === 'platforms' ||
+        key0 === 'runtime' ||
+        key0 === 'signing' ||
+        key0 === 'output'
+      )) {
+        const err0 = {
+          instancePath,
+          schemaPath: '#/additionalProperties',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: key0 },
+          message: 'must NOT have additional properties',
+        };
+        if (vErrors === null) {
+          vErrors = [err0];
+        } else {
+          vErrors.push(err0);
+        }
+        errors++;
+      }
+    }
+    if (data.formats !== undefined) {
+      let data0 = data.formats;
+      if (Array.isArray(data0)) {
+        if (data0.length < 1) {
+          const err1 = {
+            instancePath: instancePath + '/formats',
+            schemaPath: '#/properties/formats/minItems',
+            keyword: 'minItems',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 items',
+          };
+          if (vErrors === null) {
+            vErrors = [err1];
+          } else {
+            vErrors.push(err1);
+          }
+          errors++;
+        }
+        const len0 = data0.length;
+        for (let i0 = 0; i0 < len0; i0++) {
+          let data1 = data0[i0];
+          if (typeof data1 !== 'string') {
+            const err2 = {
+              instancePath: instancePath + '/formats/' + i0,
+              schemaPath: '#/properties/formats/items/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err2];
+            } else {
+              vErrors.push(err2);
+            }
+            errors++;
+          }
+          if (!(data1 === 'tar.gz' || data1 === 'oci' || data1 === 'greengrass' || data1 === 'iot-edge')) {
+            const err3 = {
+              instancePath: instancePath + '/formats/' + i0,
+              schemaPath: '#/properties/formats/items/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema41.properties.formats.items.enum },
+              message: 'must be equal to one of the allowed values',
+            };
+            if (vErrors === null) {
+              vErrors = [err3];
+            } else {
+              vErrors.push(err3);
+            }
+            errors++;
+          }
+        }
+        let i1 = data0.length;
+        let j0;
+        if (i1 > 1) {
+          const indices0 = {};
+          for (; i1--;) {
+            let item0 = data0[i1];
+            if (typeof item0 !== 'string') {
+              continue;
+            }
+            if (typeof indices0[item0] == 'number') {
+              j0 = indices0[item0];
+              const err4 = {
+                instancePath: instancePath + '/formats',
+                schemaPath: '#/properties/formats/uniqueItems',
+                keyword: 'uniqueItems',
+                params: { i: i1, j: j0 },
+                message: 'must NOT have duplicate items (items ## ' + j0 + ' and ' + i1 + ' are identical)',
+              };
+              if (vErrors === null) {
+                vErrors = [err4];
+              } else {
+                vErrors.push(err4);
+              }
+              errors++;
+              break;
+            }
+            indices0[item0] = i1;
+          }
+        }
+      } else {
+        const err5 = {
+          instancePath: instancePath + '/formats',
+          schemaPath: '#/properties/formats/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+        };
+        if (vErrors === null) {
+          vErrors = [err5];
+        } else {
+          vErrors.push(err5);
+        }
+        errors++;
+      }
+    }
+    if (data.platforms !== undefined) {
+      let data2 = data.platforms;
+      if (Array.isArray(data2)) {
+        if (data2.length < 1) {
+          const err6 = {
+            instancePath: instancePath + '/platforms',
+            schemaPath: '#/properties/platforms/minItems',
+            keyword: 'minItems',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 items',
+          };
+          if (vErrors === null) {
+            vErrors = [err6];
+          } else {
+            vErrors.push(err6);
+          }
+          errors++;
+        }
+        const len1 = data2.length;
+        for (let i2 = 0; i2 < len1; i2++) {
+          let data3 = data2[i2];
+          if (typeof data3 !== 'string') {
+            const err7 = {
+              instancePath: instancePath + '/platforms/' + i2,
+              schemaPath: '#/properties/platforms/items/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err7];
+            } else {
+              vErrors.push(err7);
+            }
+            errors++;
+          }
+          if (!(data3 === 'linux/amd64' || data3 === 'linux/arm64')) {
+            const err8 = {
+              instancePath: instancePath + '/platforms/' + i2,
+              schemaPath: '#/properties/platforms/items/enum',
+              keyword: 'enum',
+              params: { allowedValues: schema41.properties.platforms.items.enum },
+              message: 'must be equal to one of the allowed values',
+            };
+            if (vErrors === null) {
+              vErrors = [err8];
+            } else {
+              vErrors.push(err8);
+            }
+            errors++;
+          }
+        }
+        let i3 = data2.length;
+        let j1;
+        if (i3 > 1) {
+          const indices1 = {};
+          for (; i3--;) {
+            let item1 = data2[i3];
+            if (typeof item1 !== 'string') {
+              continue;
+            }
+            if (typeof indices1[item1] == 'number') {
+              j1 = indices1[item1];
+              const err9 = {
+                instancePath: instancePath + '/platforms',
+                schemaPath: '#/properties/platforms/uniqueItems',
+                keyword: 'uniqueItems',
+                params: { i: i3, j: j1 },
+                message: 'must NOT have duplicate items (items ## ' + j1 + ' and ' + i3 + ' are identical)',
+              };
+              if (vErrors === null) {
+                vErrors = [err9];
+              } else {
+                vErrors.push(err9);
+              }
+              errors++;
+              break;
+            }
+            indices1[item1] = i3;
+          }
+        }
+      } else {
+        const err10 = {
+          instancePath: instancePath + '/platforms',
+          schemaPath: '#/properties/platforms/type',
+          keyword: 'type',
+          params: { type: 'array' },
+          message: 'must be array',
+        };
+        if (vErrors === null) {
+          vErrors = [err10];
+        } else {
+          vErrors.push(err10);
+        }
+        errors++;
+      }
+    }
+    if (data.runtime !== undefined) {
+      let data4 = data.runtime;
+      if (typeof data4 !== 'string') {
+        const err11 = {
+          instancePath: instancePath + '/runtime',
+          schemaPath: '#/properties/runtime/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err11];
+        } else {
+          vErrors.push(err11);
+        }
+        errors++;
+      }
+      if (!(data4 === 'native' || data4 === 'wasm')) {
+        const err12 = {
+          instancePath: instancePath + '/runtime',
+          schemaPath: '#/properties/runtime/enum',
+          keyword: 'enum',
+          params: { allowedValues: schema41.properties.runtime.enum },
+          message: 'must be equal to one of the allowed values',
+        };
+        if (vErrors === null) {
+          vErrors = [err12];
+        } else {
+          vErrors.push(err12);
+        }
+        errors++;
+      }
+    }
+    if (data.signing !== undefined) {
+      let data5 = data.signing;
+      if (data5 && typeof data5 == 'object' && !Array.isArray(data5)) {
+        if (data5.key === undefined) {
+          const err13 = {
+            instancePath: instancePath + '/signing',
+            schemaPath: '#/properties/signing/required',
+            keyword: 'required',
+            params: { missingProperty: 'key' },
+            message: "must have required property '" + 'key' + "'",
+          };
+          if (vErrors === null) {
+            vErrors = [err13];
+          } else {
+            vErrors.push(err13);
+          }
+          errors++;
+        }
+        for (const key1 in data5) {
+          if (!(key1 === 'key')) {
+            const err14 = {
+              instancePath: instancePath + '/signing',
+              schemaPath: '#/properties/signing/additionalProperties',
+              keyword: 'additionalProperties',
+              params: { additionalProperty: key1 },
+              message: 'must NOT have additional properties',
+            };
+            if (vErrors === null) {
+              vErrors = [err14];
+            } else {
+              vErrors.push(err14);
+            }
+            errors++;
+          }
+        }
+        if (data5.key !== undefined) {
+          let data6 = data5.key;
+          if (typeof data6 === 'string') {
+            if (func1(data6) < 1) {
+              const err15 = {
+                instancePath: instancePath + '/signing/key',
+                schemaPath: '#/properties/signing/properties/key/minLength',
+                keyword: 'minLength',
+                params: { limit: 1 },
+                message: 'must NOT have fewer than 1 characters',
+              };
+              if (vErrors === null) {
+                vErrors = [err15];
+              } else {
+                vErrors.push(err15);
+              }
+              errors++;
+            }
+          } else {
+            const err16 = {
+              instancePath: instancePath + '/signing/key',
+              schemaPath: '#/properties/signing/properties/key/type',
+              keyword: 'type',
+              params: { type: 'string' },
+              message: 'must be string',
+            };
+            if (vErrors === null) {
+              vErrors = [err16];
+            } else {
+              vErrors.push(err16);
+            }
+            errors++;
+          }
+        }
+      } else {
+        const err17 = {
+          instancePath: instancePath + '/signing',
+          schemaPath: '#/properties/signing/type',
+          keyword: 'type',
+          params: { type: 'object' },
+          message: 'must be object',
+        };
+        if (vErrors === null) {
+          vErrors = [err17];
+        } else {
+          vErrors.push(err17);
+        }
+        errors++;
+      }
+    }
+    if (data.output !== undefined) {
+      let data7 = data.output;
+      if (typeof data7 === 'string') {
+        if (func1(data7) < 1) {
+          const err18 = {
+            instancePath: instancePath + '/output',
+            schemaPath: '#/properties/output/minLength',
+            keyword: 'minLength',
+            params: { limit: 1 },
+            message: 'must NOT have fewer than 1 characters',
+          };
+          if (vErrors === null) {
+            vErrors = [err18];
+          } else {
+            vErrors.push(err18);
+          }
+          errors++;
+        }
+      } else {
+        const err19 = {
+          instancePath: instancePath + '/output',
+          schemaPath: '#/properties/output/type',
+          keyword: 'type',
+          params: { type: 'string' },
+          message: 'must be string',
+        };
+        if (vErrors === null) {
+          vErrors = [err19];
+        } else {
+          vErrors.push(err19);
+        }
+        errors++;
+      }
+    }
+  } else {
+    const err20 = {
+      instancePath,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: { type: 'object' },
+      message: 'must be object',
+    };
+    if (vErrors === null) {
+      vErrors = [err20];
+    } else {
+      vErrors.push(err20);
+    }
+    errors++;
+  }
+  validate104.errors = vErrors;
+  return errors === 0;
+}
+validate104.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+function validate99(
+  data,
+  { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
+) {
+  let vErrors = null;
+  let errors = 0;
+  const evaluated0 = validate99.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -5936,14 +6076,27 @@ function validate32(
       }
     }
     if (data.apiVersion !== undefined) {
-      let data0 = data.apiVersion;
-      if (typeof data0 !== 'string') {
-        const err5 = {
+      if (
+        !validate54(data.apiVersion, {
           instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/$defs/ApiVersion/type',
-          keyword: 'type',
-          params: { type: 'string' },
-          message: 'must be string',
+          parentData: data,
+          parentDataProperty: 'apiVersion',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate54.errors : vErrors.concat(validate54.errors);
+        errors = vErrors.length;
+      }
+    }
+    if (data.kind !== undefined) {
+      if ('EdgePackage' !== data.kind) {
+        const err5 = {
+          instancePath: instancePath + '/kind',
+          schemaPath: '#/properties/kind/const',
+          keyword: 'const',
+          params: { allowedValue: 'EdgePackage' },
+          message: 'must be equal to constant',
         };
         if (vErrors === null) {
           vErrors = [err5];
@@ -5952,222 +6105,26 @@ function validate32(
         }
         errors++;
       }
-      if ('modelport.dev/v1alpha1' !== data0) {
-        const err6 = {
-          instancePath: instancePath + '/apiVersion',
-          schemaPath: '#/$defs/ApiVersion/const',
-          keyword: 'const',
-          params: { allowedValue: 'modelport.dev/v1alpha1' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err6];
-        } else {
-          vErrors.push(err6);
-        }
-        errors++;
-      }
-    }
-    if (data.kind !== undefined) {
-      if ('EdgePackage' !== data.kind) {
-        const err7 = {
-          instancePath: instancePath + '/kind',
-          schemaPath: '#/properties/kind/const',
-          keyword: 'const',
-          params: { allowedValue: 'EdgePackage' },
-          message: 'must be equal to constant',
-        };
-        if (vErrors === null) {
-          vErrors = [err7];
-        } else {
-          vErrors.push(err7);
-        }
-        errors++;
-      }
     }
     if (data.metadata !== undefined) {
-      let data2 = data.metadata;
-      if (data2 && typeof data2 == 'object' && !Array.isArray(data2)) {
-        if (data2.name === undefined) {
-          const err8 = {
-            instancePath: instancePath + '/metadata',
-            schemaPath: '#/$defs/Metadata/required',
-            keyword: 'required',
-            params: { missingProperty: 'name' },
-            message: "must have required property '" + 'name' + "'",
-          };
-          if (vErrors === null) {
-            vErrors = [err8];
-          } else {
-            vErrors.push(err8);
-          }
-          errors++;
-        }
-        for (const key1 in data2) {
-          if (!(key1 === 'name' || key1 === 'labels')) {
-            const err9 = {
-              instancePath: instancePath + '/metadata',
-              schemaPath: '#/$defs/Metadata/additionalProperties',
-              keyword: 'additionalProperties',
-              params: { additionalProperty: key1 },
-              message: 'must NOT have additional properties',
-            };
-            if (vErrors === null) {
-              vErrors = [err9];
-            } else {
-              vErrors.push(err9);
-            }
-            errors++;
-          }
-        }
-        if (data2.name !== undefined) {
-          let data3 = data2.name;
-          if (typeof data3 === 'string') {
-            if (!pattern4.test(data3)) {
-              const err10 = {
-                instancePath: instancePath + '/metadata/name',
-                schemaPath: '#/$defs/Metadata/properties/name/pattern',
-                keyword: 'pattern',
-                params: { pattern: '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' },
-                message: 'must match pattern "' + '^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$' + '"',
-              };
-              if (vErrors === null) {
-                vErrors = [err10];
-              } else {
-                vErrors.push(err10);
-              }
-              errors++;
-            }
-          } else {
-            const err11 = {
-              instancePath: instancePath + '/metadata/name',
-              schemaPath: '#/$defs/Metadata/properties/name/type',
-              keyword: 'type',
-              params: { type: 'string' },
-              message: 'must be string',
-            };
-            if (vErrors === null) {
-              vErrors = [err11];
-            } else {
-              vErrors.push(err11);
-            }
-            errors++;
-          }
-        }
-        if (data2.labels !== undefined) {
-          let data4 = data2.labels;
-          if (data4 && typeof data4 == 'object' && !Array.isArray(data4)) {
-            for (const key2 in data4) {
-              const _errs14 = errors;
-              if (typeof key2 === 'string') {
-                if (!pattern5.test(key2)) {
-                  const err12 = {
-                    instancePath: instancePath + '/metadata/labels',
-                    schemaPath: '#/$defs/Metadata/properties/labels/propertyNames/pattern',
-                    keyword: 'pattern',
-                    params: { pattern: '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' },
-                    message:
-                      'must match pattern "' + '^[A-Za-z0-9]([-A-Za-z0-9_./]{0,61}[A-Za-z0-9])?$' + '"',
-                    propertyName: key2,
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err12];
-                  } else {
-                    vErrors.push(err12);
-                  }
-                  errors++;
-                }
-              }
-              var valid4 = _errs14 === errors;
-              if (!valid4) {
-                const err13 = {
-                  instancePath: instancePath + '/metadata/labels',
-                  schemaPath: '#/$defs/Metadata/properties/labels/propertyNames',
-                  keyword: 'propertyNames',
-                  params: { propertyName: key2 },
-                  message: 'property name must be valid',
-                };
-                if (vErrors === null) {
-                  vErrors = [err13];
-                } else {
-                  vErrors.push(err13);
-                }
-                errors++;
-              }
-            }
-            for (const key3 in data4) {
-              let data5 = data4[key3];
-              if (typeof data5 === 'string') {
-                if (func1(data5) > 256) {
-                  const err14 = {
-                    instancePath:
-                      instancePath + '/metadata/labels/' + key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                    schemaPath: '#/$defs/Metadata/properties/labels/additionalProperties/maxLength',
-                    keyword: 'maxLength',
-                    params: { limit: 256 },
-                    message: 'must NOT have more than 256 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err14];
-                  } else {
-                    vErrors.push(err14);
-                  }
-                  errors++;
-                }
-              } else {
-                const err15 = {
-                  instancePath:
-                    instancePath + '/metadata/labels/' + key3.replace(/~/g, '~0').replace(/\//g, '~1'),
-                  schemaPath: '#/$defs/Metadata/properties/labels/additionalProperties/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err15];
-                } else {
-                  vErrors.push(err15);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err16 = {
-              instancePath: instancePath + '/metadata/labels',
-              schemaPath: '#/$defs/Metadata/properties/labels/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err16];
-            } else {
-              vErrors.push(err16);
-            }
-            errors++;
-          }
-        }
-      } else {
-        const err17 = {
+      if (
+        !validate56(data.metadata, {
           instancePath: instancePath + '/metadata',
-          schemaPath: '#/$defs/Metadata/type',
-          keyword: 'type',
-          params: { type: 'object' },
-          message: 'must be object',
-        };
-        if (vErrors === null) {
-          vErrors = [err17];
-        } else {
-          vErrors.push(err17);
-        }
-        errors++;
+          parentData: data,
+          parentDataProperty: 'metadata',
+          rootData,
+          dynamicAnchors,
+        })
+      ) {
+        vErrors = vErrors === null ? validate56.errors : vErrors.concat(validate56.errors);
+        errors = vErrors.length;
       }
     }
     if (data.spec !== undefined) {
-      let data6 = data.spec;
-      if (data6 && typeof data6 == 'object' && !Array.isArray(data6)) {
-        if (data6.model === undefined) {
-          const err18 = {
+      let data3 = data.spec;
+      if (data3 && typeof data3 == 'object' && !Array.isArray(data3)) {
+        if (data3.model === undefined) {
+          const err6 = {
             instancePath: instancePath + '/spec',
             schemaPath: '#/properties/spec/required',
             keyword: 'required',
@@ -6175,558 +6132,87 @@ function validate32(
             message: "must have required property '" + 'model' + "'",
           };
           if (vErrors === null) {
-            vErrors = [err18];
+            vErrors = [err6];
           } else {
-            vErrors.push(err18);
+            vErrors.push(err6);
           }
           errors++;
         }
-        for (const key4 in data6) {
-          if (!(key4 === 'model' || key4 === 'limits' || key4 === 'edge' || key4 === 'extensions')) {
-            const err19 = {
+        for (const key1 in data3) {
+          if (!(key1 === 'model' || key1 === 'limits' || key1 === 'edge' || key1 === 'extensions')) {
+            const err7 = {
               instancePath: instancePath + '/spec',
               schemaPath: '#/properties/spec/additionalProperties',
               keyword: 'additionalProperties',
-              params: { additionalProperty: key4 },
+              params: { additionalProperty: key1 },
               message: 'must NOT have additional properties',
             };
             if (vErrors === null) {
-              vErrors = [err19];
+              vErrors = [err7];
             } else {
-              vErrors.push(err19);
+              vErrors.push(err7);
             }
             errors++;
           }
         }
-        if (data6.model !== undefined) {
+        if (data3.model !== undefined) {
           if (
-            !validate22(data6.model, {
+            !validate58(data3.model, {
               instancePath: instancePath + '/spec/model',
-              parentData: data6,
+              parentData: data3,
               parentDataProperty: 'model',
               rootData,
               dynamicAnchors,
             })
           ) {
-            vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+            vErrors = vErrors === null ? validate58.errors : vErrors.concat(validate58.errors);
             errors = vErrors.length;
           }
         }
-        if (data6.limits !== undefined) {
-          let data8 = data6.limits;
-          if (data8 && typeof data8 == 'object' && !Array.isArray(data8)) {
-            for (const key5 in data8) {
-              if (!(key5 === 'payloadMB' || key5 === 'timeoutSeconds')) {
-                const err20 = {
-                  instancePath: instancePath + '/spec/limits',
-                  schemaPath: '#/$defs/Limits/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key5 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err20];
-                } else {
-                  vErrors.push(err20);
-                }
-                errors++;
-              }
-            }
-            if (data8.payloadMB !== undefined) {
-              let data9 = data8.payloadMB;
-              if (typeof data9 == 'number' && isFinite(data9)) {
-                if (data9 <= 0 || isNaN(data9)) {
-                  const err21 = {
-                    instancePath: instancePath + '/spec/limits/payloadMB',
-                    schemaPath: '#/$defs/Limits/properties/payloadMB/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err21];
-                  } else {
-                    vErrors.push(err21);
-                  }
-                  errors++;
-                }
-              } else {
-                const err22 = {
-                  instancePath: instancePath + '/spec/limits/payloadMB',
-                  schemaPath: '#/$defs/Limits/properties/payloadMB/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err22];
-                } else {
-                  vErrors.push(err22);
-                }
-                errors++;
-              }
-            }
-            if (data8.timeoutSeconds !== undefined) {
-              let data10 = data8.timeoutSeconds;
-              if (typeof data10 == 'number' && isFinite(data10)) {
-                if (data10 <= 0 || isNaN(data10)) {
-                  const err23 = {
-                    instancePath: instancePath + '/spec/limits/timeoutSeconds',
-                    schemaPath: '#/$defs/Limits/properties/timeoutSeconds/exclusiveMinimum',
-                    keyword: 'exclusiveMinimum',
-                    params: { comparison: '>', limit: 0 },
-                    message: 'must be > 0',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err23];
-                  } else {
-                    vErrors.push(err23);
-                  }
-                  errors++;
-                }
-              } else {
-                const err24 = {
-                  instancePath: instancePath + '/spec/limits/timeoutSeconds',
-                  schemaPath: '#/$defs/Limits/properties/timeoutSeconds/type',
-                  keyword: 'type',
-                  params: { type: 'number' },
-                  message: 'must be number',
-                };
-                if (vErrors === null) {
-                  vErrors = [err24];
-                } else {
-                  vErrors.push(err24);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err25 = {
-              instancePath: instancePath + '/spec/limits',
-              schemaPath: '#/$defs/Limits/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err25];
-            } else {
-              vErrors.push(err25);
-            }
-            errors++;
-          }
-        }
-        if (data6.edge !== undefined) {
-          let data11 = data6.edge;
-          if (data11 && typeof data11 == 'object' && !Array.isArray(data11)) {
-            for (const key6 in data11) {
-              if (!(
-                key6 === 'formats' ||
-                key6 === 'platforms' ||
-                key6 === 'runtime' ||
-                key6 === 'signing' ||
-                key6 === 'output'
-              )) {
-                const err26 = {
-                  instancePath: instancePath + '/spec/edge',
-                  schemaPath: '#/$defs/Edge/additionalProperties',
-                  keyword: 'additionalProperties',
-                  params: { additionalProperty: key6 },
-                  message: 'must NOT have additional properties',
-                };
-                if (vErrors === null) {
-                  vErrors = [err26];
-                } else {
-                  vErrors.push(err26);
-                }
-                errors++;
-              }
-            }
-            if (data11.formats !== undefined) {
-              let data12 = data11.formats;
-              if (Array.isArray(data12)) {
-                if (data12.length < 1) {
-                  const err27 = {
-                    instancePath: instancePath + '/spec/edge/formats',
-                    schemaPath: '#/$defs/Edge/properties/formats/minItems',
-                    keyword: 'minItems',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 items',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err27];
-                  } else {
-                    vErrors.push(err27);
-                  }
-                  errors++;
-                }
-                const len0 = data12.length;
-                for (let i0 = 0; i0 < len0; i0++) {
-                  let data13 = data12[i0];
-                  if (typeof data13 !== 'string') {
-                    const err28 = {
-                      instancePath: instancePath + '/spec/edge/formats/' + i0,
-                      schemaPath: '#/$defs/Edge/properties/formats/items/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err28];
-                    } else {
-                      vErrors.push(err28);
-                    }
-                    errors++;
-                  }
-                  if (!(
-                    data13 === 'tar.gz' ||
-                    data13 === 'oci' ||
-                    data13 === 'greengrass' ||
-                    data13 === 'iot-edge'
-                  )) {
-                    const err29 = {
-                      instancePath: instancePath + '/spec/edge/formats/' + i0,
-                      schemaPath: '#/$defs/Edge/properties/formats/items/enum',
-                      keyword: 'enum',
-                      params: { allowedValues: schema61.properties.formats.items.enum },
-                      message: 'must be equal to one of the allowed values',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err29];
-                    } else {
-                      vErrors.push(err29);
-                    }
-                    errors++;
-                  }
-                }
-                let i1 = data12.length;
-                let j0;
-                if (i1 > 1) {
-                  const indices0 = {};
-                  for (; i1--;) {
-                    let item0 = data12[i1];
-                    if (typeof item0 !== 'string') {
-                      continue;
-                    }
-                    if (typeof indices0[item0] == 'number') {
-                      j0 = indices0[item0];
-                      const err30 = {
-                        instancePath: instancePath + '/spec/edge/formats',
-                        schemaPath: '#/$defs/Edge/properties/formats/uniqueItems',
-                        keyword: 'uniqueItems',
-                        params: { i: i1, j: j0 },
-                        message:
-                          'must NOT have duplicate items (items ## ' + j0 + ' and ' + i1 + ' are identical)',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err30];
-                      } else {
-                        vErrors.push(err30);
-                      }
-                      errors++;
-                      break;
-                    }
-                    indices0[item0] = i1;
-                  }
-                }
-              } else {
-                const err31 = {
-                  instancePath: instancePath + '/spec/edge/formats',
-                  schemaPath: '#/$defs/Edge/properties/formats/type',
-                  keyword: 'type',
-                  params: { type: 'array' },
-                  message: 'must be array',
-                };
-                if (vErrors === null) {
-                  vErrors = [err31];
-                } else {
-                  vErrors.push(err31);
-                }
-                errors++;
-              }
-            }
-            if (data11.platforms !== undefined) {
-              let data14 = data11.platforms;
-              if (Array.isArray(data14)) {
-                if (data14.length < 1) {
-                  const err32 = {
-                    instancePath: instancePath + '/spec/edge/platforms',
-                    schemaPath: '#/$defs/Edge/properties/platforms/minItems',
-                    keyword: 'minItems',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 items',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err32];
-                  } else {
-                    vErrors.push(err32);
-                  }
-                  errors++;
-                }
-                const len1 = data14.length;
-                for (let i2 = 0; i2 < len1; i2++) {
-                  let data15 = data14[i2];
-                  if (typeof data15 !== 'string') {
-                    const err33 = {
-                      instancePath: instancePath + '/spec/edge/platforms/' + i2,
-                      schemaPath: '#/$defs/Edge/properties/platforms/items/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err33];
-                    } else {
-                      vErrors.push(err33);
-                    }
-                    errors++;
-                  }
-                  if (!(data15 === 'linux/amd64' || data15 === 'linux/arm64')) {
-                    const err34 = {
-                      instancePath: instancePath + '/spec/edge/platforms/' + i2,
-                      schemaPath: '#/$defs/Edge/properties/platforms/items/enum',
-                      keyword: 'enum',
-                      params: { allowedValues: schema61.properties.platforms.items.enum },
-                      message: 'must be equal to one of the allowed values',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err34];
-                    } else {
-                      vErrors.push(err34);
-                    }
-                    errors++;
-                  }
-                }
-                let i3 = data14.length;
-                let j1;
-                if (i3 > 1) {
-                  const indices1 = {};
-                  for (; i3--;) {
-                    let item1 = data14[i3];
-                    if (typeof item1 !== 'string') {
-                      continue;
-                    }
-                    if (typeof indices1[item1] == 'number') {
-                      j1 = indices1[item1];
-                      const err35 = {
-                        instancePath: instancePath + '/spec/edge/platforms',
-                        schemaPath: '#/$defs/Edge/properties/platforms/uniqueItems',
-                        keyword: 'uniqueItems',
-                        params: { i: i3, j: j1 },
-                        message:
-                          'must NOT have duplicate items (items ## ' + j1 + ' and ' + i3 + ' are identical)',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err35];
-                      } else {
-                        vErrors.push(err35);
-                      }
-                      errors++;
-                      break;
-                    }
-                    indices1[item1] = i3;
-                  }
-                }
-              } else {
-                const err36 = {
-                  instancePath: instancePath + '/spec/edge/platforms',
-                  schemaPath: '#/$defs/Edge/properties/platforms/type',
-                  keyword: 'type',
-                  params: { type: 'array' },
-                  message: 'must be array',
-                };
-                if (vErrors === null) {
-                  vErrors = [err36];
-                } else {
-                  vErrors.push(err36);
-                }
-                errors++;
-              }
-            }
-            if (data11.runtime !== undefined) {
-              let data16 = data11.runtime;
-              if (typeof data16 !== 'string') {
-                const err37 = {
-                  instancePath: instancePath + '/spec/edge/runtime',
-                  schemaPath: '#/$defs/Edge/properties/runtime/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err37];
-                } else {
-                  vErrors.push(err37);
-                }
-                errors++;
-              }
-              if (!(data16 === 'native' || data16 === 'wasm')) {
-                const err38 = {
-                  instancePath: instancePath + '/spec/edge/runtime',
-                  schemaPath: '#/$defs/Edge/properties/runtime/enum',
-                  keyword: 'enum',
-                  params: { allowedValues: schema61.properties.runtime.enum },
-                  message: 'must be equal to one of the allowed values',
-                };
-                if (vErrors === null) {
-                  vErrors = [err38];
-                } else {
-                  vErrors.push(err38);
-                }
-                errors++;
-              }
-            }
-            if (data11.signing !== undefined) {
-              let data17 = data11.signing;
-              if (data17 && typeof data17 == 'object' && !Array.isArray(data17)) {
-                if (data17.key === undefined) {
-                  const err39 = {
-                    instancePath: instancePath + '/spec/edge/signing',
-                    schemaPath: '#/$defs/Edge/properties/signing/required',
-                    keyword: 'required',
-                    params: { missingProperty: 'key' },
-                    message: "must have required property '" + 'key' + "'",
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err39];
-                  } else {
-                    vErrors.push(err39);
-                  }
-                  errors++;
-                }
-                for (const key7 in data17) {
-                  if (!(key7 === 'key')) {
-                    const err40 = {
-                      instancePath: instancePath + '/spec/edge/signing',
-                      schemaPath: '#/$defs/Edge/properties/signing/additionalProperties',
-                      keyword: 'additionalProperties',
-                      params: { additionalProperty: key7 },
-                      message: 'must NOT have additional properties',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err40];
-                    } else {
-                      vErrors.push(err40);
-                    }
-                    errors++;
-                  }
-                }
-                if (data17.key !== undefined) {
-                  let data18 = data17.key;
-                  if (typeof data18 === 'string') {
-                    if (func1(data18) < 1) {
-                      const err41 = {
-                        instancePath: instancePath + '/spec/edge/signing/key',
-                        schemaPath: '#/$defs/Edge/properties/signing/properties/key/minLength',
-                        keyword: 'minLength',
-                        params: { limit: 1 },
-                        message: 'must NOT have fewer than 1 characters',
-                      };
-                      if (vErrors === null) {
-                        vErrors = [err41];
-                      } else {
-                        vErrors.push(err41);
-                      }
-                      errors++;
-                    }
-                  } else {
-                    const err42 = {
-                      instancePath: instancePath + '/spec/edge/signing/key',
-                      schemaPath: '#/$defs/Edge/properties/signing/properties/key/type',
-                      keyword: 'type',
-                      params: { type: 'string' },
-                      message: 'must be string',
-                    };
-                    if (vErrors === null) {
-                      vErrors = [err42];
-                    } else {
-                      vErrors.push(err42);
-                    }
-                    errors++;
-                  }
-                }
-              } else {
-                const err43 = {
-                  instancePath: instancePath + '/spec/edge/signing',
-                  schemaPath: '#/$defs/Edge/properties/signing/type',
-                  keyword: 'type',
-                  params: { type: 'object' },
-                  message: 'must be object',
-                };
-                if (vErrors === null) {
-                  vErrors = [err43];
-                } else {
-                  vErrors.push(err43);
-                }
-                errors++;
-              }
-            }
-            if (data11.output !== undefined) {
-              let data19 = data11.output;
-              if (typeof data19 === 'string') {
-                if (func1(data19) < 1) {
-                  const err44 = {
-                    instancePath: instancePath + '/spec/edge/output',
-                    schemaPath: '#/$defs/Edge/properties/output/minLength',
-                    keyword: 'minLength',
-                    params: { limit: 1 },
-                    message: 'must NOT have fewer than 1 characters',
-                  };
-                  if (vErrors === null) {
-                    vErrors = [err44];
-                  } else {
-                    vErrors.push(err44);
-                  }
-                  errors++;
-                }
-              } else {
-                const err45 = {
-                  instancePath: instancePath + '/spec/edge/output',
-                  schemaPath: '#/$defs/Edge/properties/output/type',
-                  keyword: 'type',
-                  params: { type: 'string' },
-                  message: 'must be string',
-                };
-                if (vErrors === null) {
-                  vErrors = [err45];
-                } else {
-                  vErrors.push(err45);
-                }
-                errors++;
-              }
-            }
-          } else {
-            const err46 = {
-              instancePath: instancePath + '/spec/edge',
-              schemaPath: '#/$defs/Edge/type',
-              keyword: 'type',
-              params: { type: 'object' },
-              message: 'must be object',
-            };
-            if (vErrors === null) {
-              vErrors = [err46];
-            } else {
-              vErrors.push(err46);
-            }
-            errors++;
-          }
-        }
-        if (data6.extensions !== undefined) {
+        if (data3.limits !== undefined) {
           if (
-            !validate27(data6.extensions, {
+            !validate73(data3.limits, {
+              instancePath: instancePath + '/spec/limits',
+              parentData: data3,
+              parentDataProperty: 'limits',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate73.errors : vErrors.concat(validate73.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.edge !== undefined) {
+          if (
+            !validate104(data3.edge, {
+              instancePath: instancePath + '/spec/edge',
+              parentData: data3,
+              parentDataProperty: 'edge',
+              rootData,
+              dynamicAnchors,
+            })
+          ) {
+            vErrors = vErrors === null ? validate104.errors : vErrors.concat(validate104.errors);
+            errors = vErrors.length;
+          }
+        }
+        if (data3.extensions !== undefined) {
+          if (
+            !validate77(data3.extensions, {
               instancePath: instancePath + '/spec/extensions',
-              parentData: data6,
+              parentData: data3,
               parentDataProperty: 'extensions',
               rootData,
               dynamicAnchors,
             })
           ) {
-            vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
+            vErrors = vErrors === null ? validate77.errors : vErrors.concat(validate77.errors);
             errors = vErrors.length;
           }
         }
       } else {
-        const err47 = {
+        const err8 = {
           instancePath: instancePath + '/spec',
           schemaPath: '#/properties/spec/type',
           keyword: 'type',
@@ -6734,15 +6220,15 @@ function validate32(
           message: 'must be object',
         };
         if (vErrors === null) {
-          vErrors = [err47];
+          vErrors = [err8];
         } else {
-          vErrors.push(err47);
+          vErrors.push(err8);
         }
         errors++;
       }
     }
   } else {
-    const err48 = {
+    const err9 = {
       instancePath,
       schemaPath: '#/type',
       keyword: 'type',
@@ -6750,23 +6236,23 @@ function validate32(
       message: 'must be object',
     };
     if (vErrors === null) {
-      vErrors = [err48];
+      vErrors = [err9];
     } else {
-      vErrors.push(err48);
+      vErrors.push(err9);
     }
     errors++;
   }
-  validate32.errors = vErrors;
+  validate99.errors = vErrors;
   return errors === 0;
 }
-validate32.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
-function validate20(
+validate99.evaluated = { props: true, dynamicProps: false, dynamicItems: false };
+function validate52(
   data,
   { instancePath = '', parentData, parentDataProperty, rootData = data, dynamicAnchors = {} } = {},
 ) {
   /*# sourceURL="https://modelport.dev/schemas/v1alpha1/manifest.schema.json" */ let vErrors = null;
   let errors = 0;
-  const evaluated0 = validate20.evaluated;
+  const evaluated0 = validate52.evaluated;
   if (evaluated0.dynamicProps) {
     evaluated0.props = undefined;
   }
@@ -6837,22 +6323,22 @@ function validate20(
     const tag0 = data.kind;
     if (typeof tag0 == 'string') {
       if (tag0 === 'Endpoint') {
-        if (!validate21(data, { instancePath, parentData, parentDataProperty, rootData, dynamicAnchors })) {
-          vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+        if (!validate53(data, { instancePath, parentData, parentDataProperty, rootData, dynamicAnchors })) {
+          vErrors = vErrors === null ? validate53.errors : vErrors.concat(validate53.errors);
           errors = vErrors.length;
         }
         var props0 = true;
       } else if (tag0 === 'BatchJob') {
-        if (!validate29(data, { instancePath, parentData, parentDataProperty, rootData, dynamicAnchors })) {
-          vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+        if (!validate89(data, { instancePath, parentData, parentDataProperty, rootData, dynamicAnchors })) {
+          vErrors = vErrors === null ? validate89.errors : vErrors.concat(validate89.errors);
           errors = vErrors.length;
         }
         if (props0 !== true) {
           props0 = true;
         }
       } else if (tag0 === 'EdgePackage') {
-        if (!validate32(data, { instancePath, parentData, parentDataProperty, rootData, dynamicAnchors })) {
-          vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+        if (!validate99(data, { instancePath, parentData, parentDataProperty, rootData, dynamicAnchors })) {
+          vErrors = vErrors === null ? validate99.errors : vErrors.concat(validate99.errors);
           errors = vErrors.length;
         }
         if (props0 !== true) {
@@ -6903,8 +6389,8 @@ function validate20(
     }
     errors++;
   }
-  validate20.errors = vErrors;
+  validate52.errors = vErrors;
   evaluated0.props = props0;
   return errors === 0;
 }
-validate20.evaluated = { dynamicProps: true, dynamicItems: false };
+validate52.evaluated = { dynamicProps: true, dynamicItems: false };

@@ -18,8 +18,10 @@ export interface ProviderRegistry {
   ids(): string[];
   /** Reads the capability declarations (cheap modules, no SDK) of the given providers, or all. */
   loadCapabilities(ids?: readonly string[]): Promise<void>;
-  /** After loadCapabilities: the declaration of a provider, undefined when it is not installed. */
+  /** After loadCapabilities: the declaration of a provider, undefined when it is not installed or broken. */
   capabilitiesOf(id: string): Capabilities | undefined;
+  /** Why an installed provider's declaration could not be read, if it could not. */
+  problemOf(id: string): string | undefined;
   endpointProvider(id: string): Promise<EndpointProvider>;
   batchProvider(id: string): Promise<BatchProvider>;
   /** Provider ids whose module (and SDK) has been loaded in this process. */
@@ -33,6 +35,8 @@ export interface ProviderRegistry {
 export class LazyProviderRegistry implements ProviderRegistry {
   private readonly byId = new Map<string, ProviderDeclaration>();
   private readonly capabilities = new Map<string, Capabilities>();
+  // One broken plugin must not take the others down: its problem is reported where it is named.
+  private readonly problems = new Map<string, string>();
   private readonly modules = new Map<string, Promise<void>>();
 
   constructor(
@@ -65,25 +69,34 @@ export class LazyProviderRegistry implements ProviderRegistry {
   async loadCapabilities(ids: readonly string[] = this.ids()): Promise<void> {
     await Promise.all(
       ids
-        .filter((id) => this.byId.has(id) && !this.capabilities.has(id))
+        .filter((id) => this.byId.has(id) && !this.capabilities.has(id) && !this.problems.has(id))
         .map(async (id) => {
           const declaration = this.require(id);
-          const mod = (await import(
-            pathToFileURL(declaration.capabilitiesPath).href
-          )) as Partial<CapabilitiesModule>;
-          if (mod.capabilities?.provider !== id) {
-            throw new ModelportError(
-              'invalidInput',
-              `${declaration.packageName}: ${declaration.capabilitiesPath} must export \`capabilities\` with provider "${id}"`,
+          try {
+            const url = pathToFileURL(declaration.capabilitiesPath).href;
+            const mod = (await import(url)) as Partial<CapabilitiesModule>;
+            if (mod.capabilities?.provider !== id) {
+              throw new Error(
+                `${declaration.capabilitiesPath} must export \`capabilities\` with provider "${id}"`,
+              );
+            }
+            this.capabilities.set(id, mod.capabilities);
+          } catch (error) {
+            this.problems.set(
+              id,
+              `${declaration.packageName}@${declaration.packageVersion}: ${(error as Error).message}`,
             );
           }
-          this.capabilities.set(id, mod.capabilities);
         }),
     );
   }
 
   capabilitiesOf(id: string): Capabilities | undefined {
     return this.capabilities.get(id);
+  }
+
+  problemOf(id: string): string | undefined {
+    return this.problems.get(id);
   }
 
   async endpointProvider(id: string): Promise<EndpointProvider> {
