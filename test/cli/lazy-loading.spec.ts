@@ -17,7 +17,7 @@ const CLOUD_SDKS = /@aws-sdk|@smithy|@azure|@google-cloud|google-gax|@grpc|@kube
 function loadedModules(
   args: string[],
   cwd = root,
-): { modules: string[]; status: number | null; stdout: string } {
+): { modules: string[]; status: number | null; stdout: string; stderr: string } {
   const record = join(scratch, `modules-${Math.random().toString(36).slice(2)}.txt`);
   const result = spawnSync(
     process.execPath,

@@ -197,9 +197,9 @@ export async function writeManifest(
 ): Promise<string> {
   let text = await readFile(join(IRIS_DIR, `${example}.yaml`), 'utf8');
   for (const [from, to] of [['uri: ./model.onnx', `uri: ${IRIS_MODEL}`] as const, ...edits]) {
-    const next = text.replace(from, to);
-    if (next === text) throw new Error(`examples/iris/${example}.yaml: no match for ${String(from)}`);
-    text = next;
+    if (typeof from === 'string' ? !text.includes(from) : !from.test(text))
+      throw new Error(`examples/iris/${example}.yaml: no match for ${String(from)}`);
+    text = text.replace(from, to);
   }
   await writeFile(target, text);
   return target;
@@ -286,10 +286,23 @@ export interface HttpReply {
 export function http(
   base: string,
   path: string,
-  options: { method?: string; body?: string | Buffer; headers?: Record<string, string> } = {},
+  options: {
+    method?: string;
+    body?: string | Buffer;
+    headers?: Record<string, string>;
+    /** Fail the call when no complete answer came within this long (a hung request is a failed one). */
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
     const body = options.body;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)),
+            options.timeoutMs,
+          );
     const req = request(
       new URL(path, base),
       {
@@ -304,17 +317,84 @@ export function http(
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);
-        res.on('end', () =>
+        res.on('end', () => {
+          clearTimeout(timer);
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             text: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
+          });
+        });
       },
     );
-    req.on('error', reject);
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     req.end(body);
+  });
+}
+
+/**
+ * Sends a body over a server's payload limit without racing the server's early answer (a server that
+ * refuses a body closes the connection; a client still writing would see EPIPE/ECONNRESET instead of the
+ * answer). `declared`: only the headers go, with a Content-Length of `bytes`, and the answer is awaited.
+ * `chunked`: no length is declared and whitespace is streamed until the server answers.
+ */
+export function sendOversized(
+  base: string,
+  path: string,
+  bytes: number,
+  mode: 'declared' | 'chunked',
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = request(
+      new URL(path, base),
+      {
+        method: 'POST',
+        agent: false,
+        headers: {
+          ...headers,
+          ...(mode === 'declared' ? { 'content-length': String(bytes) } : { 'transfer-encoding': 'chunked' }),
+        },
+      },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', () => undefined);
+        res.on('end', () => {
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          });
+          req.destroy();
+        });
+      },
+    );
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    if (mode === 'declared') {
+      req.flushHeaders();
+      return;
+    }
+    const chunk = Buffer.alloc(64 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (!answered && sent < bytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      if (!answered) req.end();
+    };
+    pump();
   });
 }
 
@@ -404,7 +484,8 @@ export function comparePredictions(
       return `row ${i}: ${got.probabilities.length} probabilities, expected ${want.probabilities.length}`;
     for (const [j, p] of want.probabilities.entries()) {
       const delta = Math.abs((got.probabilities[j] ?? Number.NaN) - p);
-      if (!(delta <= tolerance)) return `row ${i}: probability ${j} is ${got.probabilities[j]}, expected ${p}`;
+      if (!(delta <= tolerance))
+        return `row ${i}: probability ${j} is ${got.probabilities[j]}, expected ${p}`;
     }
   }
   return undefined;

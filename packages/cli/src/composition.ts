@@ -8,7 +8,7 @@ import {
   ModelportError,
   readDeclaration,
 } from '@modelport/core';
-import type { Container } from 'inversify';
+import type { Container } from '@modelport/core/di';
 
 /** Providers shipped with modelport; each is used when installed (optional ones may be absent). */
 export const BUILTIN_PROVIDER_PACKAGES = [
@@ -52,7 +52,7 @@ export class ContainerModuleHost implements ModuleHost {
       );
     }
     if (this.container === undefined) {
-      const { Container } = await import('inversify');
+      const { Container } = await import('@modelport/core/di');
       this.container = new Container();
     }
     await this.container.loadAsync(candidate as Parameters<Container['loadAsync']>[0]);

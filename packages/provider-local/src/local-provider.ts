@@ -17,7 +17,7 @@ import type {
   ProviderContext,
 } from '@modelport/core';
 import { DeploymentState, endpointMode, isBatchJob, isEndpoint, ModelportError } from '@modelport/core';
-import { injectable } from 'inversify';
+import { injectable } from '@modelport/core/di';
 import { capabilities } from './capabilities.js';
 import { BatchRunner } from './batch/batch-runner.js';
 import type { EndpointProperties } from './endpoint-properties.js';
@@ -81,11 +81,13 @@ export class LocalProvider implements EndpointProvider {
   async observe(manifest: LoadedManifest): Promise<ObservedResource[]> {
     const row = this.store(manifest).get(manifest.manifest.kind, manifest.manifest.metadata.name);
     if (row === undefined) return [];
+    // A finished batch run records its progress beside its spec: that is status, not something to diff.
+    const { progress: _progress, ...properties } = row.properties;
     return [
       {
         type: row.type,
         name: row.name,
-        properties: row.properties,
+        properties: row.type === BATCH_TYPE ? properties : row.properties,
         specHash: row.specHash,
         managed: true,
         state: await this.liveState(row),
@@ -232,7 +234,9 @@ export class LocalProvider implements EndpointProvider {
       ...(row.error === null ? {} : { error: row.error }),
     };
     if (state !== 'succeeded') return base;
-    return { ...base, contentType: 'application/json', body: await readFile(row.outputPath) };
+    // A JSON document gets one JSON answer; JSON lines and CSV payloads get one JSON line per record.
+    const contentType = row.contentType === 'application/json' ? 'application/json' : 'application/jsonlines';
+    return { ...base, contentType, body: await readFile(row.outputPath) };
   }
 
   /** The row of a serving endpoint, or a notFound error that says how to deploy it. */

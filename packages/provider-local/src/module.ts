@@ -1,4 +1,4 @@
-import { ContainerModule } from 'inversify';
+import { ContainerModule } from '@modelport/core/di';
 import { BatchProvider, EndpointProvider } from '@modelport/core';
 import { LocalProvider } from './local-provider.js';
 

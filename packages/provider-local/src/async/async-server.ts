@@ -33,6 +33,11 @@ export async function runAsyncSupervisor(store: StateStore, kind: string, name: 
   mkdirSync(inbox, { recursive: true });
   mkdirSync(settings.outputDir, { recursive: true });
   const queue = new AsyncQueue(store.db, name);
+  // Requests the previous process was working on when it died are redelivered now, not after their lease.
+  const recovered = queue.recoverAbandoned();
+  if (recovered.requeued + recovered.deadLettered > 0) {
+    console.log(JSON.stringify({ level: 'info', msg: 'recovered abandoned requests', ...recovered }));
+  }
   const model = await OnnxModel.load(properties.model.path, {
     name,
     ...(properties.signature === undefined ? {} : { signature: properties.signature }),

@@ -2,10 +2,18 @@ import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { logFile } from '../paths.js';
 import type { StateStore } from '../state/state-store.js';
 import type { EndpointProperties } from '../endpoint-properties.js';
+
+/**
+ * How long a draining worker gets to finish the connections it was given before it is signalled (it is
+ * signalled sooner when it is done). Keep-alive clients can keep a connection busy past this: then the
+ * runtime's own drain (SIGTERM) answers them with `connection: close`.
+ */
+const DISCONNECT_WAIT_MS = 2_000;
 
 /**
  * The background process behind a local real-time endpoint: a cluster primary that owns the port and
@@ -49,6 +57,9 @@ export async function runRealtimeSupervisor(store: StateStore, kind: string, nam
         ...(signaturePath === undefined ? [] : ['--signature', signaturePath]),
       ],
     });
+    // The worker writes to the supervisor's log; what it says from here on explains a failed start.
+    const log = logFile(store.dir, kind, name);
+    const logOffset = fileSize(log);
     const worker = cluster.fork();
     await new Promise<void>((resolveReady, reject) => {
       const timer = setTimeout(
@@ -61,9 +72,10 @@ export async function runRealtimeSupervisor(store: StateStore, kind: string, nam
       });
       worker.once('exit', (code, signal) => {
         clearTimeout(timer);
+        const reason = runtimeFailure(log, logOffset);
         reject(
           new Error(
-            `the runtime exited before serving (code ${code ?? 'none'}, signal ${signal ?? 'none'}); see the log`,
+            `the runtime exited before serving (code ${code ?? 'none'}, signal ${signal ?? 'none'})${reason === undefined ? '; see the log' : `: ${reason}`}`,
           ),
         );
       });
@@ -83,6 +95,23 @@ export async function runRealtimeSupervisor(store: StateStore, kind: string, nam
 
   const drain = async (worker: Worker): Promise<void> => {
     const exited = new Promise<void>((resolveExit) => worker.once('exit', () => resolveExit()));
+    // Stop handing it connections before it is told to exit. This process accepts connections and passes
+    // them to workers over IPC: one passed just before the worker exits would never be answered nor given
+    // to another worker (the client hangs), and one it accepted but had not read a request from yet would
+    // be reset by its shutdown. After disconnect() no connection is passed to it any more; the worker
+    // reads the ones passed before (IPC is ordered), serves them, closes its server once they are done,
+    // and only then disconnects.
+    const disconnected = new Promise<void>((resolveDisconnect) =>
+      worker.once('disconnect', () => resolveDisconnect()),
+    );
+    worker.disconnect();
+    let waited: NodeJS.Timeout | undefined;
+    await Promise.race([
+      disconnected,
+      exited,
+      new Promise<void>((resolveWait) => (waited = setTimeout(resolveWait, DISCONNECT_WAIT_MS))),
+    ]);
+    clearTimeout(waited);
     worker.process.kill('SIGTERM'); // the runtime finishes in-flight requests, then exits
     const timer = setTimeout(() => worker.process.kill('SIGKILL'), 35_000);
     await exited;
@@ -153,6 +182,39 @@ function writeSignature(stateDir: string, name: string, generation: number, sign
   const path = join(dir, `${name}-${generation}-signature.json`);
   writeFileSync(path, JSON.stringify(signature));
   return path;
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Why a runtime worker failed to start: the last `modelport-runtime: <reason>` line it wrote to the log
+ * after `offset` (the runtime prints one on stderr when it cannot load the model or listen).
+ */
+function runtimeFailure(log: string, offset: number): string | undefined {
+  const prefix = 'modelport-runtime: ';
+  try {
+    const size = fileSize(log);
+    const start = Math.max(offset, size - 16_384);
+    if (size <= start) return undefined;
+    const buffer = Buffer.alloc(size - start);
+    const fd = openSync(log, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, start);
+    } finally {
+      closeSync(fd);
+    }
+    const lines = buffer.toString('utf8').split('\n');
+    const line = lines.filter((l) => l.startsWith(prefix)).at(-1);
+    return line === undefined ? undefined : line.slice(prefix.length).trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /** A free port on 127.0.0.1, chosen once so every generation of workers shares it. */

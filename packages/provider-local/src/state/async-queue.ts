@@ -45,6 +45,8 @@ export class AsyncQueue {
     insert: Statement<Record<string, unknown>>;
     claim: Statement<[number, number, string, number], RawRequest>;
     requeue: Statement<[number, number]>;
+    recoverRequeue: Statement<[number, string]>;
+    recoverDeadLetter: Statement<[number, string]>;
     deadLetter: Statement<[number, number]>;
     expire: Statement<[number, number]>;
     extend: Statement<[number, number, string]>;
@@ -74,6 +76,16 @@ export class AsyncQueue {
         WHERE state = 'running' AND lease_until < ? AND attempts < max_attempts`) as unknown as Statement<
         [number, number]
       >,
+      recoverRequeue:
+        db.prepare(`UPDATE async_requests SET state = 'queued', lease_until = NULL, updated_at = ?
+        WHERE deployment = ? AND state = 'running' AND attempts < max_attempts`) as unknown as Statement<
+          [number, string]
+        >,
+      recoverDeadLetter:
+        db.prepare(`UPDATE async_requests SET state = 'failed', error = 'the worker died or timed out on every attempt', lease_until = NULL, updated_at = ?
+        WHERE deployment = ? AND state = 'running' AND attempts >= max_attempts`) as unknown as Statement<
+          [number, string]
+        >,
       deadLetter:
         db.prepare(`UPDATE async_requests SET state = 'failed', error = 'the worker died or timed out on every attempt', updated_at = ?
         WHERE state = 'running' AND lease_until < ? AND attempts >= max_attempts`) as unknown as Statement<
@@ -138,6 +150,20 @@ export class AsyncQueue {
       requeued: this.sql.requeue.run(now, now).changes,
       deadLettered: this.sql.deadLetter.run(now, now).changes,
       expired: this.sql.expire.run(now, now).changes,
+    }))();
+  }
+
+  /**
+   * Voids every lease of this deployment: its running requests go back to the queue (or are dead-lettered
+   * when out of attempts) at once instead of when their leases expire. Only for a queue process that just
+   * started: one process serves a deployment, and a new one starts only once the old one is gone, so every
+   * lease found then was held by a process that died (`kill -9`, a crash).
+   */
+  recoverAbandoned(): { requeued: number; deadLettered: number } {
+    const now = Date.now();
+    return this.db.transaction(() => ({
+      requeued: this.sql.recoverRequeue.run(now, this.deployment).changes,
+      deadLettered: this.sql.recoverDeadLetter.run(now, this.deployment).changes,
     }))();
   }
 
