@@ -143,7 +143,9 @@ export class LocalProvider implements EndpointProvider {
       };
     }
     const state = await this.liveState(row);
-    const url = row.port === null || row.type !== SERVER_TYPE ? undefined : `http://127.0.0.1:${row.port}`;
+    const serving = state === DeploymentState.Ready || state === DeploymentState.Degraded;
+    const url =
+      row.port === null || row.type !== SERVER_TYPE || !serving ? undefined : `http://127.0.0.1:${row.port}`;
     const details: Record<string, unknown> = { pid: row.pid, generation: row.activeGeneration };
     if (row.type === SERVER_TYPE && (row.properties as unknown as EndpointProperties).mode === 'async') {
       details['queue'] = new AsyncQueue(this.store(manifest).db, name).counts();

@@ -363,7 +363,7 @@ describe('errors', () => {
     expect(wrongPost.headers['allow']).toBe('GET, HEAD');
   });
 
-  it('answers 413 for a body over the limit, stops reading, and keeps serving', async () => {
+  it('answers 413 for a body over the limit, reads the rest away instead of resetting, and keeps serving', async () => {
     await withServer({ model, maxPayloadBytes: 1024 }, async (s) => {
       const big = JSON.stringify({ instances: Array.from({ length: 100 }, () => rows[0]) });
       expect(big.length).toBeGreaterThan(1024);
@@ -375,7 +375,8 @@ describe('errors', () => {
           agent,
         });
         expect(declared.status).toBe(413);
-        expect(declared.headers['connection']).toBe('close');
+        // The connection stays usable: closing while the client still sends would reset it (EPIPE).
+        expect(declared.headers['connection']).not.toBe('close');
         expect((declared.json as { error: string }).error).toMatch(/exceeds the limit of 1 KiB/);
         const chunked = await call(s.url, '/invocations', {
           body: big,
@@ -393,6 +394,19 @@ describe('errors', () => {
         agent.destroy();
       }
       expect(s.metrics.errors).toContainEqual({ route: '/invocations', kind: 'payload_too_large', count: 2 });
+    });
+  });
+
+  it('lets a client that sends a whole oversized body read the 413 (no EPIPE or reset)', async () => {
+    await withServer({ model, maxPayloadBytes: 1024 }, async (s) => {
+      const body = Buffer.alloc(2 * 1024 * 1024, 0x20);
+      for (let i = 0; i < 10; i++) {
+        const reply = await call(s.url, '/invocations', {
+          body,
+          headers: { 'content-type': 'application/json' },
+        });
+        expect(reply.status).toBe(413);
+      }
     });
   });
 

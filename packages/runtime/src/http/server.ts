@@ -79,6 +79,21 @@ class Exchange {
 }
 
 const JSON_TYPE = 'application/json';
+/** Most request bytes the server reads and throws away after refusing a request, before it hangs up. */
+const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/** Starts discarding the rest of a body the server will not use; false when it is too big to wait for. */
+function discardBody(req: IncomingMessage): boolean {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > DISCARD_LIMIT_BYTES) return false;
+  let seen = 0;
+  req.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DISCARD_LIMIT_BYTES) req.socket.destroy();
+  });
+  req.resume();
+  return true;
+}
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const model = opts.model;
@@ -125,8 +140,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         'content-length',
         String(Buffer.byteLength(body)),
       ];
-      // Unread body bytes would be parsed as the next request, and a draining server wants the socket back.
-      if (draining || ex.bodyPending) headers.push('connection', 'close');
+      // A draining server wants the socket back. Unread body bytes are read and thrown away (up to a
+      // bound) rather than cut off: closing while the client still sends makes it see EPIPE/ECONNRESET
+      // instead of the 413 that explains why.
+      // A client stalled mid-body (504) or waiting for `100 Continue` will send nothing more.
+      const stalled = status === 504 || /100-continue/i.test(ex.req.headers.expect ?? '');
+      if (draining || (ex.bodyPending && (stalled || !discardBody(ex.req))))
+        headers.push('connection', 'close');
       if (ex.allow !== undefined) headers.push('allow', ex.allow);
       res.writeHead(status, headers);
       res.end(body);
