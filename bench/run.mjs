@@ -8,7 +8,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import * as asyncPayload from './async-payload.mjs';
+import * as aws from './aws.mjs';
 import * as batch from './batch.mjs';
+import * as edge from './edge.mjs';
 import * as foundation from './foundation.mjs';
 import { Cleanup, missingBuildOutputs, ROOT } from './lib.mjs';
 import * as realtime from './realtime.mjs';
@@ -25,7 +27,7 @@ import { judge, markdownTable, textTable } from './report.mjs';
  * @property {(message: string) => void} log progress line on stderr
  */
 
-const GROUPS = [foundation, realtime, batch, asyncPayload];
+const GROUPS = [foundation, realtime, batch, asyncPayload, aws, edge];
 const USAGE = `usage: node bench/run.mjs [--only <group>[,<group>...]] [--quick] [--markdown] [--rounds <n>] [--out <file>]
 groups: ${GROUPS.map((g) => g.name).join(', ')}
   --only      run these groups only (repeatable or comma-separated)

@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
 import { EXIT_CODES, ModelportError, toModelportError } from '@modelport/core';
 import { registerApply } from './commands/apply.js';
+import { registerEdge } from './commands/edge.js';
 import { registerInvoke } from './commands/invoke.js';
+import { registerPackage } from './commands/package.js';
 import { registerPlan } from './commands/plan.js';
 import { registerProviders } from './commands/providers.js';
 import { registerServe } from './commands/serve.js';
@@ -61,6 +63,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerStatus(program, action);
   registerInvoke(program, action);
   registerServe(program, action);
+  registerPackage(program, action);
+  registerEdge(program, action);
   registerProviders(program, action);
 
   try {

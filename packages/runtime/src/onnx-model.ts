@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 
 import { BatchEncoder, isBatchable, RaggedRowError } from './batch-encoder.js';

@@ -1,3 +1,4 @@
+import './ort-env.js';
 import * as ort from 'onnxruntime-node';
 
 import { codecFor, describeValue } from './element-codecs.js';
