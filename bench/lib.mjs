@@ -23,7 +23,16 @@ export const paths = {
 
 /** Built files the bench imports or runs; returns those that are missing. */
 export function missingBuildOutputs() {
-  const needed = [paths.cli, paths.core, paths.runtime, paths.runtimeServe, paths.localCapabilities];
+  const needed = [
+    paths.cli,
+    paths.core,
+    paths.runtime,
+    paths.runtimeServe,
+    paths.localCapabilities,
+    join(ROOT, 'packages/provider-aws/dist/index.js'),
+    join(ROOT, 'packages/testkit/dist/index.js'),
+    join(ROOT, 'packages/edge/dist/index.js'),
+  ];
   return needed.filter((p) => !existsSync(p)).map((p) => p.slice(ROOT.length));
 }
 

@@ -1,1 +1,2 @@
 export * from './contract/provider-contract.js';
+export * from './emulators/aws/index.js';

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { ListObjectsV2Command, GetObjectTaggingCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type {
+  DesiredResource,
+  LoadedManifest,
+  ModelSignature,
+  ObservedResource,
+  PlanAction,
+} from '@modelport/core';
+import { DeploymentState, ModelportError, TAGS, specHash, uriScheme } from '@modelport/core';
+import type { DeploymentContext } from './deployment-context.js';
+import { call } from './errors.js';
+import { RT } from './resource-types.js';
+import type { AwsSettings } from './settings.js';
+import { isOurs, ownTags, parseS3Uri, s3Uri } from './settings.js';
+import { writeTarGz } from './tar-writer.js';
+
+/** Where SageMaker finds the model: a model.tar.gz (ModelDataUrl) or one uncompressed S3 object. */
+export interface ModelData {
+  modelDataUrl?: string;
+  uncompressedUri?: string;
+  /** File name of the model inside /opt/ml/model, for the serving container. */
+  modelFile?: string;
+  /** Set when modelport packages and uploads a local model file itself. */
+  upload?: { localPath: string; signature?: ModelSignature };
+}
+
+/**
+ * Where the model artifact of a manifest lives on S3. A local file is packed as `model.tar.gz` (with the
+ * declared signature beside it) under a key that holds a hash of its content, so a changed model is a new
+ * object (created before the old one is deleted) and an unchanged one is never uploaded twice.
+ */
+export async function modelData(manifest: LoadedManifest, settings: AwsSettings): Promise<ModelData> {
+  const model = manifest.manifest.spec.model;
+  if (model.uri === undefined) return {};
+  if (uriScheme(model.uri) === 's3') {
+    return model.uri.endsWith('.tar.gz')
+      ? { modelDataUrl: model.uri }
+      : { uncompressedUri: model.uri, modelFile: basename(model.uri) };
+  }
+  const localPath = isAbsolute(model.uri) ? model.uri : resolve(manifest.baseDir, model.uri);
+  const fileName = basename(localPath);
+  const sha256 = await sha256File(localPath);
+  const signature = model.signature;
+  const hash = specHash({ sha256, fileName, signature: signature ?? null });
+  const key = `${artifactPrefix(settings)}${hash}/model.tar.gz`;
+  return {
+    modelDataUrl: s3Uri(settings.bucket, key),
+    modelFile: fileName,
+    upload: { localPath, ...(signature === undefined ? {} : { signature }) },
+  };
+}
+
+export function artifactPrefix(settings: AwsSettings): string {
+  return `${settings.prefix}/${settings.name}/artifacts/`;
+}
+
+export function artifactResource(data: ModelData): DesiredResource | undefined {
+  if (data.upload === undefined || data.modelDataUrl === undefined) return undefined;
+  return {
+    type: RT.artifact,
+    name: data.modelDataUrl,
+    properties: { uri: data.modelDataUrl },
+    immutable: ['uri'],
+  };
+}
+
+/** Artifacts this deployment uploaded, found by listing its prefix and reading each object's tags. */
+export async function observeArtifacts(dc: DeploymentContext): Promise<ObservedResource[]> {
+  const { s3 } = dc.clients;
+  const prefix = artifactPrefix(dc.settings);
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await call('list the model artifacts', () =>
+      s3.send(
+        new ListObjectsV2Command({
+          Bucket: dc.settings.bucket,
+          Prefix: prefix,
+          ...(token === undefined ? {} : { ContinuationToken: token }),
+        }),
+      ),
+    );
+    for (const object of page.Contents ?? [])
+      if (object.Key?.endsWith('/model.tar.gz') === true) keys.push(object.Key);
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  const found = await Promise.all(
+    keys.map(async (key): Promise<ObservedResource | undefined> => {
+      const tagging = await call(`read the tags of ${s3Uri(dc.settings.bucket, key)}`, () =>
+        s3.send(new GetObjectTaggingCommand({ Bucket: dc.settings.bucket, Key: key })),
+      );
+      const tags = Object.fromEntries((tagging.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+      if (!isOurs(tags, dc.settings)) return undefined;
+      const uri = s3Uri(dc.settings.bucket, key);
+      return {
+        type: RT.artifact,
+        name: uri,
+        properties: { uri },
+        specHash: tags[TAGS.specHash],
+        managed: true,
+        state: DeploymentState.Ready,
+        raw: { key, tags },
+      };
+    }),
+  );
+  return found.filter((r): r is ObservedResource => r !== undefined);
+}
+
+/** Packs the model and uploads it (streamed; multipart when large), tagged, in one PutObject for small ones. */
+export async function uploadArtifact(
+  dc: DeploymentContext,
+  action: PlanAction,
+  data: ModelData,
+): Promise<void> {
+  if (data.upload === undefined || data.modelDataUrl === undefined) return;
+  const { bucket, key } = parseS3Uri(data.modelDataUrl);
+  const dir = await mkdtemp(join(tmpdir(), 'modelport-aws-artifact-'));
+  try {
+    const archive = join(dir, 'model.tar.gz');
+    dc.ctx.progress(`packing ${basename(data.upload.localPath)} as model.tar.gz`);
+    await writeTarGz(archive, [
+      { name: data.modelFile ?? basename(data.upload.localPath), source: { path: data.upload.localPath } },
+      ...(data.upload.signature === undefined
+        ? []
+        : [{ name: 'signature.json', source: { data: Buffer.from(JSON.stringify(data.upload.signature)) } }]),
+    ]);
+    const size = (await stat(archive)).size;
+    dc.ctx.progress(`uploading ${data.modelDataUrl} (${size} bytes)`);
+    await call(`upload ${data.modelDataUrl}`, () =>
+      new Upload({
+        client: dc.clients.s3,
+        partSize: dc.options.partSizeBytes,
+        queueSize: dc.options.uploadQueueSize,
+        params: {
+          Bucket: bucket,
+          Key: key,
+          Body: createReadStream(archive),
+          ContentLength: size,
+          ContentType: 'application/gzip',
+          // Tags go with the upload itself (S3 allows 10: only modelport's own).
+          Tagging: new URLSearchParams(ownTags(dc.settings, action.specHash)).toString(),
+          ...(dc.settings.kmsKeyId === undefined
+            ? {}
+            : { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: dc.settings.kmsKeyId }),
+        },
+      }).done(),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function deleteArtifact(dc: DeploymentContext, uri: string): Promise<void> {
+  const { bucket, key } = parseS3Uri(uri);
+  await call(`delete ${uri}`, () =>
+    dc.clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
+  );
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw new ModelportError(
+      'invalidInput',
+      `cannot read the model file ${path}: ${(error as Error).message}`,
+      {
+        hint: 'spec.model.uri is resolved against the manifest folder',
+        cause: error,
+      },
+    );
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,42 @@
+import { ModelportError } from '@modelport/core';
+
+/** How the provider waits and uploads; tests make the polls fast, production keeps the defaults. */
+export interface AwsProviderOptions {
+  /** Time between Describe calls while waiting for a status (default 10 s). */
+  pollIntervalMs: number;
+  /** Longest wait for an endpoint or job to settle (default 60 min). */
+  waitTimeoutMs: number;
+  /** Multipart part size for async payloads and artifacts (default 8 MiB; S3's minimum is 5 MiB). */
+  partSizeBytes: number;
+  /** Parts uploaded at once (memory held is about partSize × queueSize). */
+  uploadQueueSize: number;
+}
+
+export const DEFAULT_OPTIONS: AwsProviderOptions = {
+  pollIntervalMs: 10_000,
+  waitTimeoutMs: 60 * 60_000,
+  partSizeBytes: 8 * 1024 * 1024,
+  uploadQueueSize: 2,
+};
+
+/**
+ * Options from the environment: MODELPORT_AWS_POLL_MS, MODELPORT_AWS_WAIT_TIMEOUT_S (how the CLI and the
+ * end-to-end tests set them; a program can bind its own AwsProviderOptions instead).
+ */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): AwsProviderOptions {
+  return {
+    ...DEFAULT_OPTIONS,
+    pollIntervalMs: positive(env, 'MODELPORT_AWS_POLL_MS', DEFAULT_OPTIONS.pollIntervalMs),
+    waitTimeoutMs: positive(env, 'MODELPORT_AWS_WAIT_TIMEOUT_S', DEFAULT_OPTIONS.waitTimeoutMs / 1000) * 1000,
+  };
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new ModelportError('invalidInput', `${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

@@ -1,0 +1,148 @@
+// Test support (not part of the package build): an AwsEmulator on 127.0.0.1 and a Modelport whose AWS
+// provider is loaded the way the CLI loads it (package declaration → module), with the real SDK clients
+// pointed at the emulator, fake static credentials, fast retries and fast polls.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfiguredRetryStrategy } from '@smithy/util-retry';
+import type { EngineOptions, EventListener, ModuleHost, ProviderDeclaration } from '@modelport/core';
+import { LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
+import type { AwsEmulatorOptions } from '@modelport/testkit';
+import { AwsEmulator } from '@modelport/testkit';
+import { Container } from '@modelport/core/di';
+import type { ContainerModule } from '@modelport/core/di';
+import { DefaultAwsClientFactory } from '../client-factory.js';
+import type { AwsClientConfig } from '../client-factory.js';
+import { DEFAULT_OPTIONS } from '../options.js';
+import type { AwsProviderOptions } from '../options.js';
+import { AwsClientFactory, AwsProviderOptions as OptionsToken } from '../tokens.js';
+
+// The SDK warns once per process that its next versions need Node 22; tests run on Node 20 on purpose.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+
+export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
+export const ROOT = join(PACKAGE_DIR, '../..');
+export const IRIS_MODEL = join(ROOT, 'examples/iris/model.onnx');
+export const EXAMPLES = join(ROOT, 'examples/aws');
+export const BUCKET = 'modelport-artifacts-123456789012';
+export const REGION = 'us-east-1';
+export const FAKE_CREDENTIALS = {
+  accessKeyId: 'AKIAEMULATOREXAMPLE',
+  secretAccessKey: 'emulator-secret-not-real',
+};
+
+/** A ModuleHost over one inversify container, with the test's factory and options bound first. */
+export class TestModuleHost implements ModuleHost {
+  readonly container = new Container();
+
+  async load(moduleExports: Record<string, unknown>): Promise<void> {
+    await this.container.loadAsync(
+      (moduleExports['default'] ?? moduleExports['providerModule']) as ContainerModule,
+    );
+  }
+
+  getAll<T>(token: symbol): T[] {
+    return this.container.isBound(token) ? this.container.getAll<T>(token) : [];
+  }
+}
+
+export interface Harness {
+  emulator: AwsEmulator;
+  dir: string;
+  factory: DefaultAwsClientFactory;
+  options: AwsProviderOptions;
+  modelport(extra?: {
+    onEvent?: EventListener;
+    engine?: Omit<EngineOptions, 'onEvent' | 'signal'>;
+    signal?: AbortSignal;
+  }): Modelport;
+  /** Copies an example manifest into the temp folder with edits (each must match); paths made absolute. */
+  manifest(example: string, file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const FAST_ENGINE: Omit<EngineOptions, 'onEvent' | 'signal'> = {
+  retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 50 },
+};
+
+export async function startHarness(
+  options: AwsEmulatorOptions & {
+    client?: Partial<AwsClientConfig>;
+    provider?: Partial<AwsProviderOptions>;
+  } = {},
+): Promise<Harness> {
+  const emulator = new AwsEmulator({ buckets: [BUCKET], ...options });
+  const { url } = await emulator.start();
+  const dir = await mkdtemp(join(tmpdir(), 'modelport-aws-test-'));
+  const factory = new DefaultAwsClientFactory({
+    endpoint: url,
+    credentials: FAKE_CREDENTIALS,
+    retryStrategy: new ConfiguredRetryStrategy(3, () => 5),
+    ...options.client,
+  });
+  const providerOptions: AwsProviderOptions = {
+    ...DEFAULT_OPTIONS,
+    pollIntervalMs: 20,
+    waitTimeoutMs: 20_000,
+    partSizeBytes: 5 * 1024 * 1024,
+    ...options.provider,
+  };
+  return {
+    emulator,
+    dir,
+    factory,
+    options: providerOptions,
+    modelport: (extra = {}) => modelportWith(factory, providerOptions, extra),
+    manifest: (example, file, edits = []) => copyExample(dir, example, file, edits),
+    /** Stops everything, then fails if any request of the whole file broke the official models. */
+    async stop() {
+      await emulator.stop();
+      await rm(dir, { recursive: true, force: true });
+      emulator.assertNoViolations();
+    },
+  };
+}
+
+/** A Modelport whose AWS provider (loaded from the package declaration, as the CLI does) uses `factory`. */
+export function modelportWith(
+  factory: DefaultAwsClientFactory,
+  options: AwsProviderOptions,
+  extra: {
+    onEvent?: EventListener;
+    engine?: Omit<EngineOptions, 'onEvent' | 'signal'>;
+    signal?: AbortSignal;
+  } = {},
+): Modelport {
+  const declaration = readDeclaration(PACKAGE_DIR, 'builtin') as ProviderDeclaration;
+  const host = new TestModuleHost();
+  host.container.bind(AwsClientFactory).toConstantValue(factory);
+  host.container.bind(OptionsToken).toConstantValue(options);
+  return new Modelport({
+    registry: new LazyProviderRegistry([declaration], host),
+    engine: extra.engine ?? FAST_ENGINE,
+    ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
+    ...(extra.signal === undefined ? {} : { signal: extra.signal }),
+  });
+}
+
+/** Copies an example manifest into `dir` with edits (each must match); the iris paths are made absolute. */
+export async function copyExample(
+  dir: string,
+  example: string,
+  file: string,
+  edits: readonly [string | RegExp, string][] = [],
+): Promise<string> {
+  let text = (await readFile(join(EXAMPLES, example), 'utf8'))
+    .replace('uri: ../iris/model.onnx', `uri: ${IRIS_MODEL}`)
+    .replace('input: ../iris/batch-input', `input: ${join(ROOT, 'examples/iris/batch-input')}`);
+  for (const [from, to] of edits) {
+    if (typeof from === 'string' ? !text.includes(from) : !from.test(text)) {
+      throw new Error(`examples/aws/${example}: no match for ${String(from)}`);
+    }
+    text = text.replace(from, to);
+  }
+  const target = join(dir, file);
+  await writeFile(target, text);
+  return target;
+}

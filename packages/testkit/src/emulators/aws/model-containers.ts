@@ -1,0 +1,129 @@
+import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunningServer } from '@modelport/runtime';
+import { createJsonLogger, OnnxModel, startServer } from '@modelport/runtime';
+import { AwsError } from './aws-http.js';
+import type { S3Service } from './s3-service.js';
+import { extractTarGz } from './tar-reader.js';
+
+/** Where a model's files come from, as CreateModel gave it. */
+export interface ModelSource {
+  modelDataUrl?: string;
+  /** ModelDataSource.S3DataSource with CompressionType None: one uncompressed file or a prefix. */
+  uncompressedUri?: string;
+  environment: Record<string, string>;
+}
+
+/** A running "serving container": the modelport runtime serving the model SageMaker downloaded from S3. */
+export interface Container {
+  url: string;
+  model: OnnxModel;
+}
+
+const MIB = 1024 * 1024;
+
+/**
+ * The serving containers of emulated endpoints. A real endpoint pulls the image and downloads the model
+ * data from S3 into /opt/ml/model; here the model data is read from the emulated S3 and served by the
+ * modelport runtime in this process (its SageMaker routes /ping and /invocations), so invocations return
+ * real predictions. One container per model data location, shared by endpoints that use it.
+ */
+export class ModelContainers {
+  private readonly running = new Map<
+    string,
+    Promise<{ container: Container; server: RunningServer; dir: string }>
+  >();
+
+  constructor(
+    private readonly s3: S3Service,
+    private readonly workDir: string,
+  ) {}
+
+  /** Starts (or returns) the container of a model; throws an AwsError with SageMaker's wording when it cannot. */
+  async container(source: ModelSource): Promise<Container> {
+    const key = JSON.stringify([source.modelDataUrl, source.uncompressedUri]);
+    let entry = this.running.get(key);
+    if (entry === undefined) {
+      entry = this.start(source);
+      this.running.set(key, entry);
+      entry.catch(() => this.running.delete(key));
+    }
+    return (await entry).container;
+  }
+
+  /** The model's ONNX file downloaded and loaded (transform jobs run it directly, like the batch runner). */
+  async model(source: ModelSource): Promise<OnnxModel> {
+    return (await this.container(source)).model;
+  }
+
+  async stopAll(): Promise<void> {
+    const entries = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(
+      entries.map(async (entry) => {
+        try {
+          const { server, container, dir } = await entry;
+          await server.close(0);
+          await container.model.close();
+          await rm(dir, { recursive: true, force: true });
+        } catch {
+          // a container that never started has nothing to stop
+        }
+      }),
+    );
+  }
+
+  private async start(
+    source: ModelSource,
+  ): Promise<{ container: Container; server: RunningServer; dir: string }> {
+    const dir = await mkdtemp(join(this.workDir, 'model-'));
+    await this.download(source, dir);
+    const files = await readdir(dir, { recursive: true });
+    const wanted = source.environment['MODELPORT_MODEL_FILE'];
+    const onnx = files.find((f) => (wanted === undefined ? f.endsWith('.onnx') : f === wanted));
+    if (onnx === undefined) {
+      throw new AwsError(
+        'ModelError',
+        `the model data has no ONNX file${wanted === undefined ? '' : ` named ${wanted}`} (files: ${files.join(', ') || 'none'})`,
+      );
+    }
+    const signatureFile = files.find((f) => f === 'signature.json');
+    const signature =
+      signatureFile === undefined ? undefined : JSON.parse(await readFile(join(dir, signatureFile), 'utf8'));
+    const model = await OnnxModel.load(join(dir, onnx), {
+      name: 'model',
+      ...(signature === undefined ? {} : { signature }),
+    });
+    const maxPayloadMB = Number(source.environment['MODELPORT_MAX_PAYLOAD_MB'] ?? 6);
+    const server = await startServer({
+      model,
+      port: 0,
+      maxPayloadBytes: Math.max(1, maxPayloadMB) * MIB,
+      logger: createJsonLogger({ level: 'silent' }),
+    });
+    return { container: { url: server.url, model }, server, dir };
+  }
+
+  private async download(source: ModelSource, dir: string): Promise<void> {
+    const uri = source.modelDataUrl ?? source.uncompressedUri;
+    if (uri === undefined) throw new AwsError('ModelError', 'the model has no model data');
+    const location = /^s3:\/\/([^/]+)\/(.*)$/.exec(uri);
+    const object = location === null ? undefined : this.s3.get(location[1] as string, location[2] as string);
+    if (object === undefined) {
+      throw new AwsError('ModelError', `Could not find model data at ${uri}.`);
+    }
+    if (source.modelDataUrl !== undefined) {
+      try {
+        await extractTarGz(object.path, dir);
+      } catch (error) {
+        throw new AwsError(
+          'ModelError',
+          `Failed to extract model data archive from URL "${uri}": ${(error as Error).message}`,
+        );
+      }
+    } else {
+      const name = object.key.split('/').pop() ?? 'model';
+      await copyFile(object.path, join(dir, name));
+    }
+  }
+}

@@ -1,0 +1,135 @@
+// The done-when of the AWS provider, through the built CLI: the iris example deploys to the emulated
+// SageMaker as real-time, serverless and async endpoints and as a transform job (one multi-document file),
+// and `modelport invoke` / `result` / the transform's output give the same predictions as the local provider.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AwsEmulator } from '@modelport/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsEnv, awsManifest, runAwsCli, startEmulator } from './aws-helpers.js';
+import type { Workspace } from './helpers.js';
+import { cliEnv, createWorkspace, IRIS_DIR, writeManifest } from './helpers.js';
+
+const PAYLOAD = join(IRIS_DIR, 'payload.json');
+
+let emulator: AwsEmulator;
+let ws: Workspace;
+let env: NodeJS.ProcessEnv;
+let awsFile: string;
+let localEndpoint: string;
+let localBatch: string;
+
+function body(stdout: string): unknown {
+  return (JSON.parse(stdout) as { body: unknown }).body;
+}
+
+beforeAll(async () => {
+  emulator = await startEmulator();
+  ws = await createWorkspace('aws-iris');
+  env = awsEnv(emulator.url, ws.stateDir);
+  const docs = [
+    await awsManifest('iris-realtime.yaml', join(ws.dir, 'realtime.yaml')),
+    await awsManifest('iris-serverless.yaml', join(ws.dir, 'serverless.yaml')),
+    await awsManifest('iris-async.yaml', join(ws.dir, 'async.yaml')),
+    await awsManifest('iris-transform.yaml', join(ws.dir, 'transform.yaml'), [
+      ['output: ./transform-output', `output: ${join(ws.dir, 'aws-output')}`],
+    ]),
+  ];
+  awsFile = join(ws.dir, 'iris-aws.yaml');
+  await writeFile(awsFile, (await Promise.all(docs.map((d) => readFile(d, 'utf8')))).join('\n---\n'));
+  localEndpoint = await writeManifest(join(ws.dir, 'local-endpoint.yaml'), 'endpoint', [
+    [/name: iris$/m, `name: iris-local-${process.pid}`],
+  ]);
+  localBatch = await writeManifest(join(ws.dir, 'local-batch.yaml'), 'batch', [
+    ['input: ./batch-input', `input: ${join(IRIS_DIR, 'batch-input')}`],
+    ['output: ./batch-output', `output: ${join(ws.dir, 'local-output')}`],
+  ]);
+  ws.track(localEndpoint);
+});
+
+afterAll(async () => {
+  await ws?.cleanup();
+  await emulator?.stop();
+});
+
+describe('the iris example on emulated SageMaker, against the local provider', () => {
+  let local: unknown;
+
+  it('the local provider answers the payload (the reference)', async () => {
+    const applied = await runAwsCli(['apply', localEndpoint, '--yes'], cliEnv(ws.stateDir));
+    expect(applied.code, applied.stderr).toBe(0);
+    const invoked = await runAwsCli(
+      ['--output', 'json', 'invoke', localEndpoint, '-f', PAYLOAD],
+      cliEnv(ws.stateDir),
+    );
+    expect(invoked.code, invoked.stderr).toBe(0);
+    local = body(invoked.stdout);
+    expect(local).toMatchObject({ predictions: expect.any(Array) });
+  });
+
+  it('applies all four AWS deployments from one file', async () => {
+    const applied = await runAwsCli(['apply', awsFile, '--yes'], env);
+    expect(applied.code, applied.stderr + applied.stdout).toBe(0);
+    expect([...emulator.sagemaker.endpoints.values()].map((e) => `${e.name} ${e.status}`).sort()).toEqual([
+      'iris InService',
+      'iris-async InService',
+      'iris-serverless InService',
+    ]);
+    expect([...emulator.sagemaker.transformJobs.values()].map((j) => j.status)).toEqual(['Completed']);
+    emulator.assertNoViolations();
+  });
+
+  it('real-time and serverless invoke answer what the local provider answers', async () => {
+    for (const name of ['iris', 'iris-serverless']) {
+      const invoked = await runAwsCli(
+        ['--output', 'json', 'invoke', awsFile, '--name', name, '-f', PAYLOAD],
+        env,
+      );
+      expect(invoked.code, invoked.stderr).toBe(0);
+      expect(body(invoked.stdout)).toEqual(local);
+    }
+  });
+
+  it('async: invoke --async prints an id, and `result <id>` (with nothing else) gives the same predictions', async () => {
+    const queued = await runAwsCli(
+      ['invoke', awsFile, '--name', 'iris-async', '--async', '-f', PAYLOAD],
+      env,
+    );
+    expect(queued.code, queued.stderr).toBe(0);
+    const id = queued.stdout.trim();
+    expect(id).toMatch(/^aws\/iris-async\/us-east-1~/);
+    const result = await runAwsCli(['--output', 'json', 'result', id, '--wait', '30'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(body(result.stdout)).toEqual(local);
+  });
+
+  it('the transform job wrote what the local batch runner writes', async () => {
+    const ran = await runAwsCli(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
+    expect(ran.code, ran.stderr).toBe(0);
+    const aws = await readFile(join(ws.dir, 'aws-output', 'flowers.jsonl.out'), 'utf8');
+    const mine = await readFile(join(ws.dir, 'local-output', 'flowers.jsonl.out'), 'utf8');
+    expect(
+      aws
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(
+      mine
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    );
+  });
+
+  it('re-applying makes no write call; destroy removes every deployment', async () => {
+    const writes = emulator.writeCalls();
+    const again = await runAwsCli(['apply', awsFile, '--yes'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(emulator.writeCalls()).toBe(writes);
+    const destroyed = await runAwsCli(['destroy', awsFile, '--yes'], env);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(
+      emulator.sagemaker.endpoints.size + emulator.sagemaker.models.size + emulator.autoscaling.targets.size,
+    ).toBe(0);
+    emulator.assertNoViolations();
+  });
+});
