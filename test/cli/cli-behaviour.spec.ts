@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAll } from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +60,20 @@ describe('modelport CLI', () => {
     // eslint-disable-next-line no-control-regex
     expect(result.stdout).not.toMatch(/\u001b\[/);
     expect(result.stdout).toMatch(/2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged/);
+  });
+
+  it('prints the exact KServe resources for GitOps with plan --output yaml, without a cluster', () => {
+    const result = modelport('plan', `${root}examples/kserve/iris.yaml`, '--output', 'yaml');
+    expect(result.status, result.stderr).toBe(0);
+    const [document, extra] = loadAll(result.stdout) as {
+      kind: string;
+      metadata: { labels: Record<string, string> };
+    }[];
+    expect(extra).toBeUndefined();
+    expect(document?.kind).toBe('InferenceService');
+    expect(document?.metadata.labels['modelport.dev/managed-by']).toBe('modelport');
+    const local = modelport('plan', `${root}examples/iris/endpoint.yaml`, '--output', 'yaml');
+    expect(local.status).toBe(5); // capability: the local provider has no declarative resources
   });
 
   it('reports usage errors with exit code 2', () => {

@@ -6,7 +6,7 @@ import type { Style } from './output/style.js';
 import { createStyle } from './output/style.js';
 
 export interface GlobalOptions {
-  output: 'text' | 'json';
+  output: 'text' | 'json' | 'yaml';
   verbose: boolean;
   plugin: string[];
   color: boolean;
@@ -15,6 +15,8 @@ export interface GlobalOptions {
 /** What every command gets: output helpers that respect --output/NO_COLOR, and the API, built on demand. */
 export interface CliContext {
   json: boolean;
+  /** `--output yaml`: the rendered resources (plan of declarative targets). */
+  yaml: boolean;
   verbose: boolean;
   style: Style;
   signal: AbortSignal;
@@ -29,6 +31,7 @@ export interface CliContext {
 
 export function createCliContext(globals: GlobalOptions, signal: AbortSignal): CliContext {
   const json = globals.output === 'json';
+  const yaml = globals.output === 'yaml';
   // --no-color behaves exactly like NO_COLOR.
   const env = globals.color ? process.env : { ...process.env, NO_COLOR: '1' };
   const style = createStyle(process.stdout, env);
@@ -37,6 +40,7 @@ export function createCliContext(globals: GlobalOptions, signal: AbortSignal): C
   let api: Modelport | undefined;
   return {
     json,
+    yaml,
     verbose: globals.verbose,
     style,
     signal,
@@ -45,9 +49,10 @@ export function createCliContext(globals: GlobalOptions, signal: AbortSignal): C
     printJson: (value) => process.stdout.write(`${JSON.stringify(value, bigintSafe, 2)}\n`),
     modelport: () => {
       if (api === undefined) {
-        progress = json
-          ? undefined
-          : new ProgressRenderer(process.stderr, errStyle, { verbose: globals.verbose });
+        progress =
+          json || yaml
+            ? undefined
+            : new ProgressRenderer(process.stderr, errStyle, { verbose: globals.verbose });
         const onEvent = (event: EngineEvent): void => progress?.onEvent(event);
         api = createModelport({ plugins: globals.plugin, onEvent, signal });
       }

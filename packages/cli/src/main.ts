@@ -23,7 +23,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('modelport')
     .description('Deploy a trained model anywhere from one provider-neutral manifest.')
     .version(VERSION, '-V, --version')
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(
+      new Option('-o, --output <format>', 'output format (yaml: plan of a KServe target, for GitOps)')
+        .choices(['text', 'json', 'yaml'])
+        .default('text'),
+    )
     .option('-v, --verbose', 'show debug logs', false)
     .option('--plugin <dir>', 'load a provider plugin from this package folder (repeatable)', collect, [])
     .option('--no-color', 'disable colours (NO_COLOR is honoured too)')

@@ -21,6 +21,13 @@ export function registerPlan(program: Command, action: ActionWrapper): void {
         ) => {
           const api = ctx.modelport();
           const select = options.name === undefined ? {} : { name: options.name };
+          if (ctx.yaml) {
+            // GitOps: the exact resources apply would write, as YAML documents.
+            const { dump } = await import('js-yaml');
+            const documents = await api.render(file, select);
+            ctx.out(documents.map((d) => dump(d, { noRefs: true, lineWidth: -1 }).trimEnd()).join('\n---\n'));
+            return 0;
+          }
           const plans =
             options.destroy === true ? await api.planDestroy(file, select) : await api.plan(file, select);
           if (ctx.json) ctx.printJson({ ok: true, plans: plans.map(planJson) });

@@ -116,6 +116,27 @@ export class Modelport {
     return Promise.all(manifests.map((m) => this.planOne(m, 'apply')));
   }
 
+  /** The documents apply would write, for providers that render declarative resources (KServe). */
+  async render(input: ManifestInput, select: SelectOptions = {}): Promise<unknown[]> {
+    const manifests = await this.load(input, select);
+    const documents = await Promise.all(
+      manifests.map(async (m) => {
+        const provider = await this.providerFor(m);
+        if (provider.render === undefined) {
+          throw new ModelportError(
+            'capability',
+            `provider ${m.provider} has no declarative resources to print`,
+            {
+              hint: 'rendered output is for Kubernetes targets (kserve); use --output json for the plan of others',
+            },
+          );
+        }
+        return provider.render(m);
+      }),
+    );
+    return documents.flat();
+  }
+
   async apply(input: ManifestInput, options: ApplyOptions = {}): Promise<ApplyOutcome[]> {
     const manifests = await this.load(input, options);
     const plans = await Promise.all(manifests.map((m) => this.planOne(m, 'apply')));

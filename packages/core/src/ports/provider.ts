@@ -62,6 +62,11 @@ export interface DeploymentProvider {
   execute(action: PlanAction, manifest: LoadedManifest, ctx: ProviderContext): Promise<void>;
   status(manifest: LoadedManifest, ctx: ProviderContext): Promise<DeploymentStatus>;
   list(options: ListOptions, ctx: ProviderContext): Promise<DeploymentSummary[]>;
+  /**
+   * The exact documents apply would write, for GitOps (`plan --output yaml`); only providers whose
+   * resources are declarative documents (Kubernetes) have it.
+   */
+  render?(manifest: LoadedManifest): Promise<unknown[]>;
 }
 
 export interface InvokeRequest {

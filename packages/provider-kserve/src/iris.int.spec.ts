@@ -1,0 +1,159 @@
+// The issue's "done when": the kserve iris example deploys, is invoked, updates by canary and is destroyed
+// against the fake Kubernetes API server, and `kubectl get inferenceservices -o yaml` shows what modelport
+// created. Predictions are real: status.url points at the modelport runtime serving examples/iris/model.onnx
+// on 127.0.0.1 (startFakePredictor), standing in for the predictor pod.
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { TAGS } from '@modelport/core';
+import type { FakePredictor } from '@modelport/testkit';
+import { startFakePredictor } from '@modelport/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LiveInferenceService } from './kube-client.js';
+import type { Harness } from './testing/harness.js';
+import { startHarness } from './testing/harness.js';
+import { renderInferenceService } from './render.js';
+import { ROOT, irisText, loadKserve } from './testing/manifests.js';
+
+const run = promisify(execFile);
+
+describe('kserve iris example against the fake API server', { sequential: true, timeout: 30_000 }, () => {
+  let h: Harness;
+  let predictor: FakePredictor;
+  let base = '';
+  let canary = '';
+
+  beforeAll(async () => {
+    predictor = await startFakePredictor(join(ROOT, 'examples/iris/model.onnx'), 'iris');
+    h = await startHarness({ urlFor: () => predictor.url });
+    base = await h.manifest('iris.yaml');
+    // A new image version rolled out as a 20% canary.
+    canary = await h.manifest('iris-canary.yaml', [
+      ['modelport-serving:0.1.0', 'modelport-serving:0.2.0'],
+      ['strategy: replace', 'strategy: canary\n    canaryPercent: 20'],
+    ]);
+  });
+  afterAll(async () => {
+    await h.stop();
+    await predictor.stop();
+  });
+
+  const live = (): LiveInferenceService | undefined =>
+    h.server.store.objects.get('models/iris') as LiveInferenceService | undefined;
+
+  async function kubectlYaml(): Promise<string> {
+    const args = [
+      '--kubeconfig',
+      h.kubeconfig,
+      '--request-timeout=5s',
+      '-n',
+      'models',
+      'get',
+      'inferenceservices',
+      '-o',
+      'yaml',
+    ];
+    const { stdout } = await run('kubectl', args, {
+      env: { ...process.env, HOME: h.dir, KUBECACHEDIR: join(h.dir, 'cache') },
+    });
+    return stdout;
+  }
+
+  it('deploys: one InferenceService, Ready, with modelport labels', async () => {
+    const [outcome] = await h.modelport().apply(base);
+    expect(outcome?.result.ok).toBe(true);
+    expect(outcome?.plan.actions.map((a) => `${a.kind} ${a.id}`)).toEqual([
+      'create kserve:InferenceService/iris',
+    ]);
+    const [status] = await h.modelport().status(base);
+    expect(status).toMatchObject({ state: 'ready', url: predictor.url, resources: [{ state: 'ready' }] });
+    expect(status?.details?.['conditions']).toContainEqual(
+      expect.objectContaining({ type: 'Ready', status: 'True' }),
+    );
+    expect(live()?.metadata.labels).toMatchObject({
+      [TAGS.managedBy]: 'modelport',
+      [TAGS.name]: 'iris',
+      team: 'examples',
+    });
+  });
+
+  it('wrote exactly what renderInferenceService prints (plan --output yaml for GitOps)', () => {
+    const rendered = renderInferenceService(loadKserve(irisText()));
+    expect(live()?.spec).toEqual(rendered.spec);
+    expect(live()?.metadata.labels).toEqual(rendered.metadata.labels);
+    expect(live()?.metadata.namespace).toBe(rendered.metadata.namespace);
+  });
+
+  it('answers a KServe v1 prediction through status.url', async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }));
+    const response = await h.modelport().invoke(base, { body, contentType: 'application/json' });
+    expect(response.status).toBe(200);
+    expect(new TextDecoder().decode(response.body)).toContain('predictions');
+  });
+
+  it('kubectl get inferenceservices -o yaml shows the resource modelport created', async () => {
+    const yaml = await kubectlYaml();
+    expect(yaml).toContain('kind: InferenceService');
+    expect(yaml).toContain('modelport.dev/managed-by: modelport');
+    expect(yaml).toContain('image: ghcr.io/modelport/modelport-serving:0.1.0');
+  });
+
+  it('lists the deployment', async () => {
+    const all = await h
+      .modelport()
+      .list({ provider: 'kserve', extensions: { kserve: { namespace: 'models' } } });
+    expect(all).toEqual([expect.objectContaining({ name: 'iris', provider: 'kserve', state: 'ready' })]);
+  });
+
+  it('updates by canary: canaryTrafficPercent 20, traffic split 20/80 between revisions', async () => {
+    const [plan] = await h.modelport().plan(canary);
+    expect(plan?.actions.map((a) => a.kind)).toEqual(['update']);
+    const [outcome] = await h.modelport().apply(canary);
+    expect(outcome?.result.ok).toBe(true);
+    expect(live()?.spec['predictor']).toMatchObject({ canaryTrafficPercent: 20 });
+    expect(live()?.metadata.generation).toBe(2);
+    const [status] = await h.modelport().status(canary);
+    expect(status?.details?.['traffic']).toEqual([
+      expect.objectContaining({ percent: 20, latestRevision: true }),
+      expect.objectContaining({ percent: 80, latestRevision: false }),
+    ]);
+    expect(new Set((await h.modelport().plan(canary)).flatMap((p) => p.actions.map((a) => a.kind)))).toEqual(
+      new Set(['noop']),
+    );
+    expect(await kubectlYaml()).toContain('canaryTrafficPercent: 20');
+  });
+
+  it('detects drift made outside modelport and plans an update', async () => {
+    const object = h.server.store.objects.get('models/iris');
+    (object?.spec as { predictor: Record<string, unknown> }).predictor['maxReplicas'] = 9;
+    const [plan] = await h.modelport().plan(canary);
+    expect(plan?.actions[0]).toMatchObject({ kind: 'update', reason: 'drift: changed outside modelport' });
+    expect(plan?.actions[0]?.changes).toContainEqual({
+      path: 'spec.predictor.maxReplicas',
+      before: 9,
+      after: 4,
+    });
+  });
+
+  it('removes a label dropped from the manifest, then converges', async () => {
+    const unlabelled = await h.manifest('iris-unlabelled.yaml', [
+      ['modelport-serving:0.1.0', 'modelport-serving:0.2.0'],
+      ['strategy: replace', 'strategy: canary\n    canaryPercent: 20'],
+      ['  labels:\n    team: examples\n', ''],
+    ]);
+    const [outcome] = await h.modelport().apply(unlabelled);
+    expect(outcome?.result.ok).toBe(true);
+    expect(live()?.metadata.labels?.['team']).toBeUndefined();
+    const kinds = (await h.modelport().plan(unlabelled)).flatMap((p) => p.actions.map((a) => a.kind));
+    expect(kinds).toEqual(['noop']);
+  });
+
+  it('is destroyed, and kubectl then shows no InferenceService', async () => {
+    const [outcome] = await h.modelport().destroy(canary);
+    expect(outcome?.result.ok).toBe(true);
+    expect(h.server.store.objects.size).toBe(0);
+    const [status] = await h.modelport().status(canary);
+    expect(status?.state).toBe('absent');
+    expect(await kubectlYaml()).toContain('items: []');
+  });
+});
