@@ -42,6 +42,34 @@ describe('parseRunOptions', () => {
     });
   });
 
+  it('takes the model name, limits and timeout the platforms set (KServe args, the AWS provider env)', () => {
+    const kserveArgs = [
+      '--model',
+      '/mnt/models/model.onnx',
+      '--name',
+      'iris',
+      '--host',
+      '0.0.0.0',
+      '--port',
+      '8080',
+    ];
+    expect(parseRunOptions([...kserveArgs, '--max-payload-mb', '6', '--timeout-s', '30'], {})).toMatchObject({
+      model: '/mnt/models/model.onnx',
+      name: 'iris',
+      host: '0.0.0.0',
+      maxPayloadMB: 6,
+      timeoutSeconds: 30,
+    });
+    expect(
+      parseRunOptions([], {
+        MODELPORT_MODEL_NAME: 'm',
+        MODELPORT_MAX_PAYLOAD_MB: '4',
+        MODELPORT_TIMEOUT_S: '20',
+      }),
+    ).toMatchObject({ name: 'm', maxPayloadMB: 4, timeoutSeconds: 20 });
+    expect(() => parseRunOptions(['--timeout-s', '0'], {})).toThrow(/--timeout-s must be a positive number/);
+  });
+
   it('rejects bad input with a message', () => {
     expect(() => parseRunOptions(['--port', '70000'], {})).toThrow(/port number/);
     expect(() => parseRunOptions(['--port', '65535'], {})).toThrow(/queue port 65536 is out of range/);

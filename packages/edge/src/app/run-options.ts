@@ -16,7 +16,9 @@ Options:
                         it, a signed bundle is checked against its embedded key (integrity, not origin)
   --require-signature   refuse an unsigned bundle (also MODELPORT_REQUIRE_SIGNATURE=1)
   --model <file>        serve this ONNX file instead of the bundled model (default: MODELPORT_MODEL)
-  --max-payload-mb <n>  largest synchronous request (default: the manifest's limit, else 6)
+  --name <name>         model name on the KServe/OIP routes (default: MODELPORT_MODEL_NAME, else the bundle's)
+  --max-payload-mb <n>  largest synchronous request (default: MODELPORT_MAX_PAYLOAD_MB, the manifest's, else 6)
+  --timeout-s <n>       per-request timeout (default: MODELPORT_TIMEOUT_S, the manifest's, else 60)
   --queue-max-mb <n>    largest queued request (default 1024)
   --log-level <level>   debug | info | warn | error (default: MODELPORT_LOG_LEVEL, else info)
   --verify-only         verify, print the report as JSON and exit (0 when valid, 3 when not)
@@ -36,7 +38,10 @@ export interface RunOptions {
   pubkey: string | undefined;
   requireSignature: boolean;
   model: string | undefined;
+  /** Served model name; the platforms (KServe, the AWS provider) set it to the deployment's. */
+  name: string | undefined;
   maxPayloadMB: number | undefined;
+  timeoutSeconds: number | undefined;
   queueMaxMB: number;
   logLevel: LogLevel;
   verifyOnly: boolean;
@@ -90,7 +95,9 @@ export function parseRunOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
         pubkey: { type: 'string' },
         'require-signature': { type: 'boolean' },
         model: { type: 'string' },
+        name: { type: 'string' },
         'max-payload-mb': { type: 'string' },
+        'timeout-s': { type: 'string' },
         'queue-max-mb': { type: 'string' },
         'log-level': { type: 'string' },
         'verify-only': { type: 'boolean' },
@@ -140,7 +147,12 @@ export function parseRunOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
       values['require-signature'] === true ||
       (requireEnv !== undefined && requireEnv !== '0' && requireEnv !== 'false'),
     model: values.model ?? nonEmpty(env['MODELPORT_MODEL']),
-    maxPayloadMB: positive('--max-payload-mb', values['max-payload-mb']),
+    name: values.name ?? nonEmpty(env['MODELPORT_MODEL_NAME']),
+    maxPayloadMB: positive(
+      '--max-payload-mb',
+      values['max-payload-mb'] ?? nonEmpty(env['MODELPORT_MAX_PAYLOAD_MB']),
+    ),
+    timeoutSeconds: positive('--timeout-s', values['timeout-s'] ?? nonEmpty(env['MODELPORT_TIMEOUT_S'])),
     queueMaxMB: positive('--queue-max-mb', values['queue-max-mb']) ?? 1024,
     logLevel: logLevel as LogLevel,
     verifyOnly: values['verify-only'] === true,

@@ -63,12 +63,12 @@ export async function serve(context: ServeContext): Promise<number> {
     options.model === undefined
       ? join(bundleDir, ...manifest.serve.model.split('/'))
       : await onnxFileIn(resolve(options.model));
-  const load: LoadOptions = { name: manifest.serve.name };
+  const load: LoadOptions = { name: options.name ?? manifest.serve.name };
   if (options.model === undefined && manifest.serve.signature !== undefined) {
     load.signature = manifest.serve.signature as ModelSignature;
   }
   const model = await OnnxModel.load(modelPath, load);
-  const timeoutSeconds = manifest.serve.timeoutSeconds ?? 60;
+  const timeoutSeconds = options.timeoutSeconds ?? manifest.serve.timeoutSeconds ?? 60;
   let server: RunningServer;
   try {
     server = await startServer({
