@@ -50,7 +50,7 @@ export async function batchDesired(
   const artifact = artifactResource(data);
   const model = modelResource(
     dc.settings,
-    servingImage(spec.model.image, spec.model.format),
+    servingImage(spec.model.image, spec.model.format, dc.settings),
     data,
     {
       MODELPORT_MAX_PAYLOAD_MB: String(spec.batch.miniBatchMB ?? 6),

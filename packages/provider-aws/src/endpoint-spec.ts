@@ -51,7 +51,7 @@ export async function endpointResources(
   };
   const model = modelResource(
     settings,
-    servingImage(spec.model.image, spec.model.format),
+    servingImage(spec.model.image, spec.model.format, settings),
     data,
     environment,
     artifact === undefined ? undefined : resourceKey(artifact),

@@ -45,8 +45,13 @@ export function modelResource(
     image,
     ...(data.modelDataUrl === undefined ? {} : { modelDataUrl: data.modelDataUrl }),
     ...(data.uncompressedUri === undefined ? {} : { modelDataSource: data.uncompressedUri }),
+    // The portable serving image (packages/edge) reads these: SageMaker unpacks model.tar.gz into
+    // /opt/ml/model, and the model is served under the deployment's name.
     environment: {
-      ...(data.modelFile === undefined ? {} : { MODELPORT_MODEL_FILE: data.modelFile }),
+      ...(data.modelFile === undefined
+        ? {}
+        : { MODELPORT_MODEL: `${SAGEMAKER_MODEL_DIR}/${data.modelFile}` }),
+      MODELPORT_MODEL_NAME: settings.name,
       ...environment,
     },
     executionRoleArn: settings.roleArn,
@@ -66,11 +71,24 @@ export function modelResource(
   };
 }
 
-/** The image the model runs in: spec.model.image (the modelport serving image for ONNX), required here. */
-export function servingImage(image: string | undefined, format: string): string {
+export const SAGEMAKER_MODEL_DIR = '/opt/ml/model';
+/** Repository and tag of the portable serving image in the account's ECR (`modelport image push` puts it there). */
+export const SERVING_IMAGE_REPOSITORY = 'modelport-serving';
+export const SERVING_IMAGE_TAG = '0.1.0';
+
+/**
+ * The image the model runs in: spec.model.image, else, for ONNX, the portable modelport serving image in
+ * the account's own ECR (the account of the execution role), pushed once with `modelport package
+ * --format oci` + `modelport image push --auth-preset ecr:<region>`.
+ */
+export function servingImage(image: string | undefined, format: string, settings: AwsSettings): string {
   if (image !== undefined) return image;
+  const account = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(settings.roleArn)?.[1];
+  if (format === 'onnx' && account !== undefined) {
+    return `${account}.dkr.ecr.${settings.region}.amazonaws.com/${SERVING_IMAGE_REPOSITORY}:${SERVING_IMAGE_TAG}`;
+  }
   throw new ModelportError('invalidInput', `SageMaker needs a serving image for format "${format}"`, {
-    hint: 'set spec.model.image to the modelport serving image pushed to your ECR, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/modelport-serving:0.1.0',
+    hint: 'set spec.model.image to the serving image pushed to your ECR, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/modelport-serving:0.1.0',
   });
 }
 

@@ -79,7 +79,8 @@ export class ModelContainers {
     const dir = await mkdtemp(join(this.workDir, 'model-'));
     await this.download(source, dir);
     const files = await readdir(dir, { recursive: true });
-    const wanted = source.environment['MODELPORT_MODEL_FILE'];
+    // As the portable serving image does: MODELPORT_MODEL names the file under /opt/ml/model.
+    const wanted = source.environment['MODELPORT_MODEL']?.replace(/^\/opt\/ml\/model\//, '');
     const onnx = files.find((f) => (wanted === undefined ? f.endsWith('.onnx') : f === wanted));
     if (onnx === undefined) {
       throw new AwsError(
