@@ -52,10 +52,20 @@ export function resourceIdOf(endpoint: string): string {
   return `endpoint/${endpoint}/variant/${VARIANT}`;
 }
 
+/** The step policy that brings an async endpoint back from zero (the backlog alarm's action). */
+export function scaleOutFromZeroPolicy(endpoint: string): string {
+  return `${endpoint}-scale-out-from-zero`;
+}
+
+export function scalesToZero(intent: ScalingIntent): boolean {
+  return intent.mode === 'async' && intent.min === 0;
+}
+
 /**
  * Application Auto Scaling resources of an endpoint: the scalable target (its variant's instance count) and
  * a target-tracking policy; an async endpoint that may scale to zero also gets the step policy that brings
- * it back from zero when a backlog appears (SageMaker's documented pattern).
+ * it back from zero when a backlog appears (SageMaker's documented pattern; the CloudWatch alarm that
+ * triggers it is in alarm.ts).
  */
 export function scalingResources(settings: AwsSettings, intent: ScalingIntent): DesiredResource[] {
   const targetName = resourceIdOf(settings.name);
@@ -74,10 +84,10 @@ export function scalingResources(settings: AwsSettings, intent: ScalingIntent): 
       dependsOn: [targetId],
     },
   ];
-  if (intent.mode === 'async' && intent.min === 0) {
+  if (scalesToZero(intent)) {
     resources.push({
       type: RT.scalingPolicy,
-      name: `${settings.name}-scale-out-from-zero`,
+      name: scaleOutFromZeroPolicy(settings.name),
       properties: {
         policyType: 'StepScaling',
         step: {

@@ -17,6 +17,7 @@ import type {
 } from '@modelport/core';
 import { DeploymentState, ModelportError, isBatchJob, isEndpoint, resourceKey } from '@modelport/core';
 import { inject, injectable } from '@modelport/core/di';
+import { deleteAlarm, observeAlarm, putAlarm } from './alarm.js';
 import { deleteArtifact, modelData, observeArtifacts, uploadArtifact } from './artifact.js';
 import {
   deleteScalableTarget,
@@ -67,16 +68,17 @@ export class AwsProvider implements EndpointProvider {
     if (isBatchJob(manifest)) return batchObserve(dc);
     if (!isEndpoint(manifest)) return [];
     const notes: Diagnostic[] = [];
-    const [artifacts, models, configs, endpoint, scaling] = await Promise.all([
+    const [artifacts, models, configs, endpoint, scaling, alarm] = await Promise.all([
       observeArtifacts(dc),
       observeModels(dc),
       observeEndpointConfigs(dc),
       observeEndpoint(dc, notes),
       observeScaling(dc),
+      observeAlarm(dc),
     ]);
     linkArtifacts(models, artifacts);
     showNotes(manifest, notes);
-    return [...artifacts, ...models, ...configs, ...endpoint, ...scaling];
+    return [...artifacts, ...models, ...configs, ...endpoint, ...scaling, ...alarm];
   }
 
   async execute(action: PlanAction, manifest: LoadedManifest, ctx: ProviderContext): Promise<void> {
@@ -111,6 +113,8 @@ export class AwsProvider implements EndpointProvider {
           : putScalableTarget(dc, action);
       case RT.scalingPolicy:
         return action.kind === 'delete' ? deleteScalingPolicy(dc, action.name) : putScalingPolicy(dc, action);
+      case RT.alarm:
+        return action.kind === 'delete' ? deleteAlarm(dc, action.name) : putAlarm(dc, action);
       default:
         throw new ModelportError('internal', `the AWS provider has no resource type ${action.type}`);
     }

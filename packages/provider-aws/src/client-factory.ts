@@ -1,5 +1,6 @@
 import { ApplicationAutoScalingClient } from '@aws-sdk/client-application-auto-scaling';
 import type { BatchClient } from '@aws-sdk/client-batch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
@@ -15,6 +16,8 @@ export interface AwsClients {
   readonly sagemaker: SageMakerClient;
   readonly runtime: SageMakerRuntimeClient;
   readonly autoscaling: ApplicationAutoScalingClient;
+  /** CloudWatch: the alarm that scales an async endpoint out from zero. */
+  readonly cloudwatch: CloudWatchClient;
   readonly s3: S3Client;
   /** AWS Batch, EventBridge Scheduler and EventBridge: loaded on first use (only `aws-batch` jobs need them). */
   jobClients(): Promise<AwsJobClients>;
@@ -86,6 +89,7 @@ export class DefaultAwsClientFactory implements AwsClientFactory {
       sagemaker: new SageMakerClient(common),
       runtime: new SageMakerRuntimeClient(common),
       autoscaling: new ApplicationAutoScalingClient(common),
+      cloudwatch: new CloudWatchClient(common),
       s3: new S3Client({
         ...common,
         forcePathStyle: this.config.forcePathStyle ?? this.config.endpoint !== undefined,

@@ -2,6 +2,7 @@ import type { DeploymentConfig } from '@aws-sdk/client-sagemaker';
 import type { DesiredResource, LoadedEndpoint } from '@modelport/core';
 import { ModelportError, endpointMode, resourceKey, uriScheme } from '@modelport/core';
 import { artifactResource, modelData } from './artifact.js';
+import { alarmResources } from './alarm.js';
 import type { ScalingIntent } from './autoscaling.js';
 import { scalingResources } from './autoscaling.js';
 import type {
@@ -67,7 +68,9 @@ export async function endpointResources(
     endpointResource(settings, config.name),
   ];
   const intent = scalingIntent(manifest);
-  if (intent !== undefined) resources.push(...scalingResources(settings, intent));
+  if (intent !== undefined) {
+    resources.push(...scalingResources(settings, intent), ...alarmResources(settings, intent));
+  }
   return resources;
 }
 

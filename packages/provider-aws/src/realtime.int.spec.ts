@@ -45,6 +45,8 @@ describe('SageMaker real-time endpoint', { sequential: true }, () => {
     expect(h.emulator.sagemaker.endpointConfigs.size).toBe(1);
     expect(h.emulator.autoscaling.targets.size).toBe(1);
     expect(h.emulator.autoscaling.policies.size).toBe(1);
+    // Only an async endpoint that scales to zero needs the backlog alarm.
+    expect(h.emulator.cloudwatch.alarms.size).toBe(0);
     const artifact = h.emulator.s3.objects().find((o) => o.key.endsWith('model.tar.gz'));
     expect(artifact?.tags['modelport.dev/managed-by']).toBe('modelport');
     const tags = h.emulator.sagemaker.tags.get(endpoint?.arn ?? '');

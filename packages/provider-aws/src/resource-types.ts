@@ -6,6 +6,7 @@ export const RT = {
   endpoint: 'sagemaker:Endpoint',
   scalableTarget: 'autoscaling:ScalableTarget',
   scalingPolicy: 'autoscaling:ScalingPolicy',
+  alarm: 'cloudwatch:Alarm',
   transformJob: 'sagemaker:TransformJob',
   batchInput: 's3:InputFolder',
   jobDefinition: 'batch:JobDefinition',

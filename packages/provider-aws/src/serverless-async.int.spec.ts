@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { AsyncResult, Modelport } from '@modelport/core';
+import { TAGS } from '@modelport/core';
 import { referencePredictions } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAsyncId } from './invoke.js';
@@ -55,6 +56,7 @@ describe('serverless endpoint', { sequential: true }, () => {
       },
     ]);
     expect(h.emulator.autoscaling.targets.size).toBe(0);
+    expect(h.emulator.cloudwatch.alarms.size).toBe(0);
     h.emulator.assertNoViolations();
   });
 
@@ -123,6 +125,36 @@ describe('async endpoint', { sequential: true }, () => {
     const replan = await h.modelport().plan(manifest);
     expect(new Set(replan[0]?.actions.map((a) => a.kind))).toEqual(new Set(['noop']));
     h.emulator.assertNoViolations();
+  });
+
+  it('creates the HasBacklogWithoutCapacity alarm that triggers the scale-out-from-zero policy', async () => {
+    const policy = [...h.emulator.autoscaling.policies.values()].find(
+      (p) => p.name === 'iris-async-scale-out-from-zero',
+    );
+    expect(policy?.arn).toMatch(/:policyName\/iris-async-scale-out-from-zero$/);
+    const alarm = h.emulator.cloudwatch.alarms.get('iris-async-backlog-without-capacity');
+    expect(alarm?.request).toMatchObject({
+      AlarmActions: [policy?.arn],
+      MetricName: 'HasBacklogWithoutCapacity',
+      Namespace: 'AWS/SageMaker',
+      Dimensions: [{ Name: 'EndpointName', Value: 'iris-async' }],
+      Statistic: 'Average',
+      Period: 60,
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'missing',
+    });
+    expect(h.emulator.cloudwatch.tags.get(alarm?.arn ?? '')).toMatchObject({
+      [TAGS.managedBy]: 'modelport',
+      [TAGS.name]: 'iris-async',
+      [TAGS.specHash]: expect.any(String),
+    });
+    // A re-apply reads the alarm back as it was declared: nothing to write.
+    const writes = h.emulator.writeCalls();
+    const [again] = await h.modelport().apply(manifest);
+    expect(again?.result.ok).toBe(true);
+    expect(h.emulator.writeCalls()).toBe(writes);
   });
 
   it('invokeAsync returns a self-describing id; the result holds the runtime predictions', async () => {
@@ -218,6 +250,7 @@ describe('async endpoint', { sequential: true }, () => {
     expect(
       h.emulator.autoscaling.targets.size +
         h.emulator.autoscaling.policies.size +
+        h.emulator.cloudwatch.alarms.size +
         h.emulator.sagemaker.endpoints.size,
     ).toBe(0);
     h.emulator.assertNoViolations();

@@ -106,6 +106,45 @@ describe('AwsEmulator', () => {
     expect(emulator.calls('ListModels')).toBe(2);
   });
 
+  it('serves CloudWatch alarms over awsJson1_0 without a model: put, describe by name or prefix, tag, delete', async () => {
+    const cloudwatch = (operation: string, body: unknown) =>
+      call('POST', '/', {
+        service: 'monitoring',
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': `GraniteServiceVersion20100801.${operation}`,
+        },
+        body: JSON.stringify(body),
+      });
+    const alarm = {
+      AlarmName: 'e-backlog-without-capacity',
+      MetricName: 'HasBacklogWithoutCapacity',
+      Namespace: 'AWS/SageMaker',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      Tags: [{ Key: 'k', Value: 'v' }],
+    };
+    expect((await cloudwatch('PutMetricAlarm', alarm)).status).toBe(200);
+    const missing = await cloudwatch('PutMetricAlarm', { AlarmName: 'x', MetricName: 'm' });
+    expect(JSON.parse(missing.text).__type).toBe('ValidationException');
+    const byPrefix = JSON.parse((await cloudwatch('DescribeAlarms', { AlarmNamePrefix: 'e-' })).text);
+    expect(byPrefix.MetricAlarms).toHaveLength(1);
+    const arn = byPrefix.MetricAlarms[0].AlarmArn as string;
+    expect(arn).toMatch(/:alarm:e-backlog-without-capacity$/);
+    expect(
+      (await cloudwatch('TagResource', { ResourceARN: arn, Tags: [{ Key: 'k2', Value: 'v2' }] })).status,
+    ).toBe(200);
+    expect(JSON.parse((await cloudwatch('ListTagsForResource', { ResourceARN: arn })).text).Tags).toEqual([
+      { Key: 'k', Value: 'v' },
+      { Key: 'k2', Value: 'v2' },
+    ]);
+    expect((await cloudwatch('DeleteAlarms', { AlarmNames: [alarm.AlarmName, 'unknown'] })).status).toBe(200);
+    const byName = JSON.parse((await cloudwatch('DescribeAlarms', { AlarmNames: [alarm.AlarmName] })).text);
+    expect(byName.MetricAlarms).toEqual([]);
+    expect(emulator.calls('PutMetricAlarm')).toBe(2);
+  });
+
   it('stores S3 objects sent aws-chunked, with trailing checksum, and lists them as XML', async () => {
     const chunked =
       '5;chunk-signature=0\r\nhello\r\n6\r\n world\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n';

@@ -22,6 +22,7 @@ import {
 } from './aws-http.js';
 import type { BotocoreService } from './botocore-model.js';
 import { loadBotocoreService, RestRouter, specsDirFrom } from './botocore-model.js';
+import { CloudWatchService } from './cloudwatch-service.js';
 import type { CallContext } from './context.js';
 import { Faults } from './faults.js';
 import { ModelContainers } from './model-containers.js';
@@ -62,6 +63,8 @@ interface ServiceDef {
   model: string;
   protocol: Protocol;
   routes?: RestRouter;
+  /** Why requests of this service are not validated, when there is no official model to check them. */
+  unvalidated?: string;
   handle(ctx: CallContext): Promise<Reply> | Reply;
 }
 
@@ -69,10 +72,11 @@ const READ = /^(Describe|List|Get|Head|Search)/;
 
 /**
  * A stateful AWS emulator on 127.0.0.1 for the SDK v3 clients: SageMaker (control plane and runtime),
- * Application Auto Scaling, S3, AWS Batch, EventBridge Scheduler and EventBridge on one port, routed by the
- * SigV4 signing name (and `x-amz-target`).
- * Every request is checked against the official botocore model; faults are injected on request; calls are
- * counted as reads and writes so tests can prove "no write calls".
+ * Application Auto Scaling, CloudWatch alarms, S3, AWS Batch, EventBridge Scheduler and EventBridge on one
+ * port, routed by the SigV4 signing name (and `x-amz-target`).
+ * Every request is checked against the official botocore model (CloudWatch has none there: its handler
+ * checks what it needs); faults are injected on request; calls are counted as reads and writes so tests can
+ * prove "no write calls".
  */
 export class AwsEmulator {
   readonly faults = new Faults();
@@ -84,6 +88,7 @@ export class AwsEmulator {
   sagemaker!: SageMakerService;
   runtime!: RuntimeService;
   autoscaling!: AutoScalingService;
+  cloudwatch!: CloudWatchService;
   batch!: BatchService;
   scheduler!: SchedulerService;
   events!: EventsService;
@@ -146,6 +151,16 @@ export class AwsEmulator {
       handle: (c) => this.autoscaling.handle(c),
     });
     this.targets.set('AnyScaleFrontendService', 'application-autoscaling');
+    this.cloudwatch = new CloudWatchService();
+    this.services.set('cloudwatch', {
+      model: 'monitoring',
+      protocol: 'json',
+      // ../shared/specs/aws has no CloudWatch model, and the SDK client bundles only its (de)serialisers:
+      // CloudWatchService checks the members it needs itself instead.
+      unvalidated: 'no official CloudWatch model in the specs folder',
+      handle: (c) => this.cloudwatch.handle(c),
+    });
+    this.targets.set('GraniteServiceVersion20100801', 'cloudwatch');
     this.services.set('s3', {
       model: 's3',
       protocol: 'rest-xml',
@@ -432,7 +447,7 @@ export class AwsEmulator {
   }
 
   private model(serviceId: string, service: ServiceDef): BotocoreService | undefined {
-    if (this.specsDir === undefined) return undefined;
+    if (this.specsDir === undefined || service.unvalidated !== undefined) return undefined;
     let model = this.models.get(serviceId);
     if (model === undefined) {
       model = loadBotocoreService(this.specsDir, service.model);

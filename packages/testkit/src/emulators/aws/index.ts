@@ -17,3 +17,4 @@ export type { Schedule } from './scheduler-service.js';
 export type { Rule } from './events-service.js';
 export { matches as eventPatternMatches } from './events-service.js';
 export { extractTarGz } from './tar-reader.js';
+export type { MetricAlarm } from './cloudwatch-service.js';
