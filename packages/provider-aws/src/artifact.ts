@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { ListObjectsV2Command, GetObjectTaggingCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type {
   DesiredResource,
@@ -12,12 +12,13 @@ import type {
   ObservedResource,
   PlanAction,
 } from '@modelport/core';
-import { DeploymentState, ModelportError, TAGS, specHash, uriScheme } from '@modelport/core';
+import { ModelportError, specHash, uriScheme } from '@modelport/core';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
 import { RT } from './resource-types.js';
 import type { AwsSettings } from './settings.js';
-import { isOurs, ownTags, parseS3Uri, s3Uri } from './settings.js';
+import { ownTags, parseS3Uri, s3Uri } from './settings.js';
+import { listAll, observeTaggedObject } from './s3-objects.js';
 import { writeTarGz } from './tar-writer.js';
 
 /** Where SageMaker finds the model: a model.tar.gz (ModelDataUrl) or one uncompressed S3 object. */
@@ -72,42 +73,12 @@ export function artifactResource(data: ModelData): DesiredResource | undefined {
 
 /** Artifacts this deployment uploaded, found by listing its prefix and reading each object's tags. */
 export async function observeArtifacts(dc: DeploymentContext): Promise<ObservedResource[]> {
-  const { s3 } = dc.clients;
-  const prefix = artifactPrefix(dc.settings);
-  const keys: string[] = [];
-  let token: string | undefined;
-  do {
-    const page = await call('list the model artifacts', () =>
-      s3.send(
-        new ListObjectsV2Command({
-          Bucket: dc.settings.bucket,
-          Prefix: prefix,
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      ),
-    );
-    for (const object of page.Contents ?? [])
-      if (object.Key?.endsWith('/model.tar.gz') === true) keys.push(object.Key);
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
+  const objects = await listAll(dc, dc.settings.bucket, artifactPrefix(dc.settings));
+  const keys = objects.flatMap((o) => (o.Key?.endsWith('/model.tar.gz') === true ? [o.Key] : []));
   const found = await Promise.all(
-    keys.map(async (key): Promise<ObservedResource | undefined> => {
-      const tagging = await call(`read the tags of ${s3Uri(dc.settings.bucket, key)}`, () =>
-        s3.send(new GetObjectTaggingCommand({ Bucket: dc.settings.bucket, Key: key })),
-      );
-      const tags = Object.fromEntries((tagging.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-      if (!isOurs(tags, dc.settings)) return undefined;
-      const uri = s3Uri(dc.settings.bucket, key);
-      return {
-        type: RT.artifact,
-        name: uri,
-        properties: { uri },
-        specHash: tags[TAGS.specHash],
-        managed: true,
-        state: DeploymentState.Ready,
-        raw: { key, tags },
-      };
-    }),
+    keys.map((key) =>
+      observeTaggedObject(dc, { type: RT.artifact, uri: s3Uri(dc.settings.bucket, key), key }),
+    ),
   );
   return found.filter((r): r is ObservedResource => r !== undefined);
 }

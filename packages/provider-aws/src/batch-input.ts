@@ -3,22 +3,18 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectTaggingCommand,
-  ListObjectsV2Command,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { _Object } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DesiredResource, LoadedBatchJob, ObservedResource, PlanAction } from '@modelport/core';
-import { DeploymentState, ModelportError, TAGS, specHash, uriScheme } from '@modelport/core';
+import { ModelportError, specHash, uriScheme } from '@modelport/core';
 import { sha256File } from './artifact.js';
+import { listAll, observeTaggedObject } from './s3-objects.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
 import { RT } from './resource-types.js';
 import type { AwsSettings } from './settings.js';
-import { isOurs, ownTags, parseS3Uri, s3Uri } from './settings.js';
+import { ownTags, parseS3Uri, s3Uri } from './settings.js';
 
 const INPUT_EXTENSIONS = new Set(['.jsonl', '.csv']);
 
@@ -72,22 +68,17 @@ export async function observeInputs(dc: DeploymentContext): Promise<ObservedReso
     if (folder !== undefined && folder.length > prefix.length && !folders.has(folder)) folders.set(folder, o);
   }
   const found = await Promise.all(
-    [...folders].map(async ([folder, first]): Promise<ObservedResource | undefined> => {
-      const tagging = await call('read the tags of the batch input', () =>
-        dc.clients.s3.send(new GetObjectTaggingCommand({ Bucket: dc.settings.bucket, Key: first.Key })),
-      );
-      const tags = Object.fromEntries((tagging.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
-      if (!isOurs(tags, dc.settings)) return undefined;
-      const uri = s3Uri(dc.settings.bucket, folder);
-      return {
-        type: RT.batchInput,
-        name: uri,
-        properties: { uri },
-        specHash: tags[TAGS.specHash],
-        managed: true,
-        state: DeploymentState.Ready,
-      };
-    }),
+    [...folders].flatMap(([folder, first]) =>
+      first.Key === undefined
+        ? []
+        : [
+            observeTaggedObject(dc, {
+              type: RT.batchInput,
+              uri: s3Uri(dc.settings.bucket, folder),
+              key: first.Key,
+            }),
+          ],
+    ),
   );
   return found.filter((r): r is ObservedResource => r !== undefined);
 }
@@ -148,23 +139,4 @@ export async function downloadOutputs(
     written.push(target);
   }
   return written;
-}
-
-async function listAll(dc: DeploymentContext, bucket: string, prefix: string): Promise<_Object[]> {
-  const objects: _Object[] = [];
-  let token: string | undefined;
-  do {
-    const page = await call(`list s3://${bucket}/${prefix}`, () =>
-      dc.clients.s3.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          ...(token === undefined ? {} : { ContinuationToken: token }),
-        }),
-      ),
-    );
-    objects.push(...(page.Contents ?? []));
-    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return objects;
 }
