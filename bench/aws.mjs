@@ -60,13 +60,9 @@ async function runModelport(mods, url, files) {
   const { core, provider, di } = mods;
   const factory = new provider.DefaultAwsClientFactory({ endpoint: url, credentials: CREDENTIALS });
   const options = { ...provider.DEFAULT_OPTIONS, pollIntervalMs: POLL_MS, waitTimeoutMs: 120_000 };
-  const container = new di.Container();
-  container.bind(provider.AwsClientFactory).toConstantValue(factory);
-  container.bind(provider.AwsProviderOptions).toConstantValue(options);
-  const host = {
-    load: async (exports) => container.loadAsync(exports.default ?? exports.providerModule),
-    getAll: (token) => (container.isBound(token) ? container.getAll(token) : []),
-  };
+  const host = new di.ContainerModuleHost();
+  host.container.bind(provider.AwsClientFactory).toConstantValue(factory);
+  host.container.bind(provider.AwsProviderOptions).toConstantValue(options);
   const declaration = core.readDeclaration(PROVIDER_DIR, 'builtin');
   const mp = new core.Modelport({ registry: new core.LazyProviderRegistry([declaration], host) });
   // Load the provider module (and its SDK) before the clock starts: the script's imports are not timed either.

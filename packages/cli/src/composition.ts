@@ -1,14 +1,8 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { EventListener, ModuleHost, ProviderDeclaration } from '@modelport/core';
-import {
-  discoverPlugins,
-  LazyProviderRegistry,
-  Modelport,
-  ModelportError,
-  readDeclaration,
-} from '@modelport/core';
-import type { Container } from '@modelport/core/di';
+import { discoverPlugins, LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
+import type { ContainerModuleHost } from '@modelport/core/di';
 
 /** Providers shipped with modelport; each is used when installed (optional ones may be absent). */
 export const BUILTIN_PROVIDER_PACKAGES = [
@@ -37,29 +31,19 @@ export function builtinDeclarations(): ProviderDeclaration[] {
 }
 
 /**
- * The one inversify container of a modelport process, created on the first provider load so that
- * `validate` and `providers` never pay for it.
+ * The registry's module host, created on the first provider load so that `validate` and `providers`
+ * never pay for inversify.
  */
-export class ContainerModuleHost implements ModuleHost {
-  private container: Container | undefined;
+class LazyModuleHost implements ModuleHost {
+  private host: ContainerModuleHost | undefined;
 
   async load(moduleExports: Record<string, unknown>, declaration: ProviderDeclaration): Promise<void> {
-    const candidate = moduleExports['default'] ?? moduleExports['providerModule'];
-    if (typeof (candidate as { load?: unknown } | undefined)?.load !== 'function') {
-      throw new ModelportError(
-        'invalidInput',
-        `${declaration.packageName}: ${declaration.modulePath} must export an inversify ContainerModule (default export or \`providerModule\`)`,
-      );
-    }
-    if (this.container === undefined) {
-      const { Container } = await import('@modelport/core/di');
-      this.container = new Container();
-    }
-    await this.container.loadAsync(candidate as Parameters<Container['loadAsync']>[0]);
+    this.host ??= new (await import('@modelport/core/di')).ContainerModuleHost();
+    await this.host.load(moduleExports, declaration);
   }
 
   getAll<T>(token: symbol): T[] {
-    return this.container?.isBound(token) === true ? this.container.getAll<T>(token) : [];
+    return this.host?.getAll<T>(token) ?? [];
   }
 }
 
@@ -84,7 +68,7 @@ export function createRegistry(options: CreateOptions = {}): LazyProviderRegistr
     ...builtinDeclarations(),
     ...discoverPlugins(options.cwd ?? process.cwd(), [...(options.plugins ?? []), ...pluginDirsFromEnv()]),
   ];
-  return new LazyProviderRegistry(declarations, new ContainerModuleHost());
+  return new LazyProviderRegistry(declarations, new LazyModuleHost());
 }
 
 /** The programmatic entry point: a Modelport wired with every installed provider. */

@@ -3,7 +3,7 @@ import type { ApplyOptions, InvokeRequest, ManifestInput, SelectOptions } from '
 import type { CreateOptions } from './composition.js';
 import { createModelport } from './composition.js';
 
-export { createModelport, createRegistry, builtinDeclarations, ContainerModuleHost } from './composition.js';
+export { createModelport, createRegistry, builtinDeclarations } from './composition.js';
 export type { CreateOptions } from './composition.js';
 export { main } from './main.js';
 export * from '@modelport/core';

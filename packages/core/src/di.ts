@@ -1,4 +1,7 @@
 import type * as Inversify from 'inversify';
+import { ModelportError } from './errors.js';
+import type { ProviderDeclaration } from './registry/declaration.js';
+import type { ModuleHost } from './registry/provider-registry.js';
 
 // Dependency injection for providers and the CLI: inversify, from the single-module bundle the build
 // makes (scripts/bundle-vendor.mjs) when it is there: the package itself is ~560 ES modules and takes
@@ -10,3 +13,31 @@ export const { Container, ContainerModule, injectable, inject, multiInject, opti
 export type Container = Inversify.Container;
 export type ContainerModule = Inversify.ContainerModule;
 export type ContainerModuleLoadOptions = Inversify.ContainerModuleLoadOptions;
+
+/**
+ * The registry's ModuleHost over one inversify container: loads a provider package's module (its default
+ * export or `providerModule`, an inversify ContainerModule) and gathers multi-bound providers. The CLI,
+ * test harnesses and benchmarks share it; the latter bind their options on `container` first.
+ */
+export class ContainerModuleHost implements ModuleHost {
+  readonly container: Container = new Container();
+
+  async load(moduleExports: Record<string, unknown>, declaration?: ProviderDeclaration): Promise<void> {
+    const candidate = moduleExports['default'] ?? moduleExports['providerModule'];
+    if (typeof (candidate as { load?: unknown } | undefined)?.load !== 'function') {
+      const where =
+        declaration === undefined
+          ? 'the provider module'
+          : `${declaration.packageName}: ${declaration.modulePath}`;
+      throw new ModelportError(
+        'invalidInput',
+        `${where} must export an inversify ContainerModule (default export or \`providerModule\`)`,
+      );
+    }
+    await this.container.loadAsync(candidate as ContainerModule);
+  }
+
+  getAll<T>(token: symbol): T[] {
+    return this.container.isBound(token) ? this.container.getAll<T>(token) : [];
+  }
+}

@@ -6,12 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import type { EngineOptions, EventListener, ModuleHost, ProviderDeclaration } from '@modelport/core';
+import type { EngineOptions, EventListener, ProviderDeclaration } from '@modelport/core';
 import { LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
 import type { AwsEmulatorOptions } from '@modelport/testkit';
 import { AwsEmulator } from '@modelport/testkit';
-import { Container } from '@modelport/core/di';
-import type { ContainerModule } from '@modelport/core/di';
+import { ContainerModuleHost } from '@modelport/core/di';
 import { DefaultAwsClientFactory } from '../client-factory.js';
 import type { AwsClientConfig } from '../client-factory.js';
 import { DEFAULT_OPTIONS } from '../options.js';
@@ -31,21 +30,6 @@ export const FAKE_CREDENTIALS = {
   accessKeyId: 'AKIAEMULATOREXAMPLE',
   secretAccessKey: 'emulator-secret-not-real',
 };
-
-/** A ModuleHost over one inversify container, with the test's factory and options bound first. */
-export class TestModuleHost implements ModuleHost {
-  readonly container = new Container();
-
-  async load(moduleExports: Record<string, unknown>): Promise<void> {
-    await this.container.loadAsync(
-      (moduleExports['default'] ?? moduleExports['providerModule']) as ContainerModule,
-    );
-  }
-
-  getAll<T>(token: symbol): T[] {
-    return this.container.isBound(token) ? this.container.getAll<T>(token) : [];
-  }
-}
 
 export interface Harness {
   emulator: AwsEmulator;
@@ -115,7 +99,7 @@ export function modelportWith(
   } = {},
 ): Modelport {
   const declaration = readDeclaration(PACKAGE_DIR, 'builtin') as ProviderDeclaration;
-  const host = new TestModuleHost();
+  const host = new ContainerModuleHost();
   host.container.bind(AwsClientFactory).toConstantValue(factory);
   host.container.bind(OptionsToken).toConstantValue(options);
   return new Modelport({

@@ -4,31 +4,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineOptions, EventListener, ModuleHost, ProviderDeclaration } from '@modelport/core';
+import type { EngineOptions, EventListener, ProviderDeclaration } from '@modelport/core';
 import { LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
-import { Container } from '@modelport/core/di';
-import type { ContainerModule } from '@modelport/core/di';
+import { ContainerModuleHost } from '@modelport/core/di';
 import type { FakeKubeOptions } from '@modelport/testkit';
 import { FakeKubeApiServer, writeKubeconfig } from '@modelport/testkit';
 import type { KserveProviderOptions } from '../options.js';
 import { KserveProviderOptions as OptionsToken } from '../tokens.js';
 import { crdErrors } from './crd-schema.js';
 import { PACKAGE_DIR, irisText } from './manifests.js';
-
-/** A ModuleHost over one inversify container, with the test's options bound first. */
-export class TestModuleHost implements ModuleHost {
-  readonly container = new Container();
-
-  async load(moduleExports: Record<string, unknown>): Promise<void> {
-    await this.container.loadAsync(
-      (moduleExports['default'] ?? moduleExports['providerModule']) as ContainerModule,
-    );
-  }
-
-  getAll<T>(token: symbol): T[] {
-    return this.container.isBound(token) ? this.container.getAll<T>(token) : [];
-  }
-}
 
 export const FAST_ENGINE: Omit<EngineOptions, 'onEvent' | 'signal'> = {
   retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 50 },
@@ -88,7 +72,7 @@ export function modelportWith(
   extra: { onEvent?: EventListener; engine?: Omit<EngineOptions, 'onEvent' | 'signal'> } = {},
 ): Modelport {
   const declaration = readDeclaration(PACKAGE_DIR, 'builtin') as ProviderDeclaration;
-  const host = new TestModuleHost();
+  const host = new ContainerModuleHost();
   host.container.bind(OptionsToken).toConstantValue(options);
   return new Modelport({
     registry: new LazyProviderRegistry([declaration], host),
