@@ -37,6 +37,19 @@ export interface BatchCapabilities {
   note?: string;
 }
 
+/**
+ * One machine type of a provider's catalog, as data: what `spec.compute` is matched against, and what
+ * `modelport migrate` translates an explicit `instanceType` through (its specs, then the smallest type of
+ * the target that satisfies them).
+ */
+export interface InstanceSpec {
+  name: string;
+  vcpus: number;
+  memoryGiB: number;
+  /** Neutral accelerator name (`nvidia-t4`) and count; absent for CPU types. */
+  accelerator?: { type: string; count: number };
+}
+
 export interface Capabilities {
   /** Provider id used in `spec.target.provider`. */
   provider: string;
@@ -54,6 +67,11 @@ export interface Capabilities {
   batch: BatchCapabilities;
   /** Extensions keys the provider requires, e.g. `['subscriptionId', 'resourceGroup', 'workspace']`. */
   requiredExtensions: readonly string[];
+  /**
+   * The machine types `spec.compute` maps to, smallest first within a family. Absent when the provider
+   * takes vCPUs and memory as they are (local, KServe): there is no catalog to translate through.
+   */
+  instances?: readonly InstanceSpec[];
 }
 
 /** A mode the provider does not offer at all, for use in declarations. */

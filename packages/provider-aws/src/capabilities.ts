@@ -1,5 +1,5 @@
 import type { Capabilities, ModeCapabilities } from '@modelport/core';
-import { ACCELERATORS } from './instance-catalog.js';
+import { ACCELERATORS, INSTANCE_CATALOG } from './instance-catalog.js';
 import { AWS_REGIONS } from './regions.js';
 
 // Declared as data, with no SDK import: `modelport validate` and `modelport providers` read this module only.
@@ -59,4 +59,5 @@ export const capabilities: Capabilities = {
     note: 'schedules and new-input triggers need engine aws-batch (EventBridge Scheduler and rules)',
   },
   requiredExtensions: ['roleArn', 'bucket'],
+  instances: INSTANCE_CATALOG.map(({ transform: _transform, ...spec }) => spec),
 };

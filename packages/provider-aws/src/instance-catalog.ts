@@ -1,13 +1,10 @@
+import type { InstanceSpec } from '@modelport/core';
+
 /**
  * SageMaker instance types modelport picks from, as data: vCPUs, memory and accelerators per type. The
  * smallest (cheapest) type that fits `spec.compute` is chosen; `compute.instanceType` bypasses this.
  */
-export interface InstanceType {
-  name: string;
-  vcpus: number;
-  memoryGiB: number;
-  /** Neutral accelerator name (`nvidia-t4`) and count; absent for CPU types. */
-  accelerator?: { type: string; count: number };
+export interface InstanceType extends InstanceSpec {
   /** Usable for Batch Transform as well as for endpoints. */
   transform: boolean;
 }
