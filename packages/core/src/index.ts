@@ -40,6 +40,8 @@ export { manifestSchema } from './manifest/manifest.generated.js';
 export * from './plan/diff.js';
 export * from './plan/model.js';
 export * from './plan/planner.js';
+export * from './compare/index.js';
+export * from './migrate/index.js';
 export type {
   AsyncHandle,
   AsyncInvokeRequest,

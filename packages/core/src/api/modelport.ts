@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { ParityOptions, ParityResult, Payload } from '../compare/parity.js';
+import { runParity } from '../compare/parity.js';
 import type { ActionRunContext, EngineOptions } from '../engine/engine.js';
 import { runPlan } from '../engine/engine.js';
 import type { ApplyResult, EngineEvent, EventListener } from '../engine/events.js';
@@ -25,6 +28,8 @@ import type {
   ProviderContext,
 } from '../ports/provider.js';
 import type { ProviderRegistry } from '../registry/provider-registry.js';
+import type { MigrateOptions, MigrationResult } from '../migrate/translate.js';
+import { translateManifest } from '../migrate/translate.js';
 
 export interface ModelportOptions {
   registry: ProviderRegistry;
@@ -85,6 +90,52 @@ export class Modelport {
         problemOf: (id) => this.registry.problemOf(id),
       },
     );
+  }
+
+  /**
+   * Translates a manifest file to another provider (nothing is deployed): the text to write, with the
+   * input's comments and key order, and a report of every field.
+   */
+  async migrate(
+    file: string,
+    options: Omit<MigrateOptions, 'capabilitiesOf' | 'installedProviders' | 'sourceFile'>,
+  ): Promise<MigrationResult> {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new ModelportError('invalidInput', `cannot read ${file}: ${(error as Error).message}`);
+    }
+    await this.registry.loadCapabilities();
+    return translateManifest(text, {
+      ...options,
+      sourceFile: file,
+      installedProviders: this.registry.ids(),
+      capabilitiesOf: (id) => this.registry.capabilitiesOf(id),
+    });
+  }
+
+  /**
+   * Parity of two deployed endpoints: the same payloads to both, answers compared (labels exactly,
+   * scores within a tolerance), latency measured for each.
+   */
+  async compare(
+    a: ManifestInput,
+    b: ManifestInput,
+    payloads: readonly Payload[],
+    options: ParityOptions & { select?: { a?: SelectOptions; b?: SelectOptions } } = {},
+  ): Promise<ParityResult> {
+    const side = async (input: ManifestInput, select: SelectOptions = {}) => {
+      const manifest = await this.one(input, select, 'Endpoint');
+      return {
+        label: typeof input === 'string' ? input : manifest.file,
+        provider: manifest.provider,
+        name: manifest.manifest.metadata.name,
+        invoke: (body: Uint8Array) => this.invoke(manifest, { body, contentType: 'application/json' }),
+      };
+    };
+    const [left, right] = [await side(a, options.select?.a), await side(b, options.select?.b)];
+    return runParity(left, right, payloads, { signal: this.signal, ...options });
   }
 
   /** Loads manifests, throwing one invalidInput error that lists every problem. */

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { specHash } from '../hash.js';
+import { findTodos } from '../migrate/todo.js';
 import type { Diagnostic } from './diagnostics.js';
 import { formatPath } from './diagnostics.js';
 import type { ModelportManifest } from './manifest.generated.js';
@@ -128,6 +129,21 @@ export function validateDocument(
     return { diagnostics };
   }
   const value = document.toJS();
+  // Values `modelport migrate` left for the user come first: the schema would only say "bad pattern".
+  for (const todo of findTodos(value)) {
+    const { line, column } = document.locate(todo.path);
+    diagnostics.push({
+      severity: 'error',
+      code: 'migrate.todo',
+      file,
+      path: formatPath(todo.path),
+      line,
+      column,
+      message: `left to fill in by \`modelport migrate\`: ${todo.what}`,
+      hint: 'replace the TODO value (or pass --set <path>=<value> to `modelport migrate`)',
+    });
+  }
+  if (diagnostics.length > 0) return { diagnostics };
   for (const issue of validateAgainstSchema(value)) {
     const { line, column } = document.locate(issue.path, { key: issue.atKey });
     diagnostics.push({

@@ -1,0 +1,3 @@
+export * from './parity.js';
+export * from './stats.js';
+export * from './values.js';
