@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
 import { EXIT_CODES, ModelportError, toModelportError } from '@modelport/core';
 import { registerApply } from './commands/apply.js';
+import { registerCompare } from './commands/compare.js';
 import { registerEdge } from './commands/edge.js';
 import { registerInvoke } from './commands/invoke.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerPackage } from './commands/package.js';
 import { registerPlan } from './commands/plan.js';
 import { registerProviders } from './commands/providers.js';
@@ -67,12 +69,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerStatus(program, action);
   registerInvoke(program, action);
   registerServe(program, action);
+  registerMigrate(program, action);
+  registerCompare(program, action);
   registerPackage(program, action);
   registerEdge(program, action);
   registerProviders(program, action);
 
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(migrateOutFlag(argv), { from: 'user' });
   } catch (thrown) {
     // commander has printed its own message (usage error) or the help/version text.
     const commanderExit = (thrown as { exitCode?: number }).exitCode;
@@ -82,6 +86,22 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.off('SIGINT', onSigint);
   }
   return exitCode;
+}
+
+/**
+ * `modelport migrate a.yaml --to gcp -o b.yaml`: after `migrate`, `-o` names the output file (as users of
+ * converters expect); the output format stays `--output`. Elsewhere `-o` is `--output`.
+ */
+export function migrateOutFlag(argv: readonly string[]): string[] {
+  const withValue = new Set(['-o', '--output', '--plugin']);
+  let i = 0;
+  while (i < argv.length && (argv[i] ?? '').startsWith('-')) i += withValue.has(argv[i] ?? '') ? 2 : 1;
+  if (argv[i] !== 'migrate') return [...argv];
+  return argv.map((token, j) => {
+    if (j <= i) return token;
+    if (token === '-o') return '--out';
+    return token.startsWith('-o=') ? `--out=${token.slice(3)}` : token;
+  });
 }
 
 function collect(value: string, previous: string[]): string[] {

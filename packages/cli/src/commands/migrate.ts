@@ -1,0 +1,237 @@
+import { extname } from 'node:path';
+import type { Command } from 'commander';
+import type { MigrationReport, ParityResult, Plan } from '@modelport/core';
+import { EXIT_CODES, ModelportError, strictFailures } from '@modelport/core';
+import type { CliContext } from '../context.js';
+import type { ActionWrapper } from '../main.js';
+import { renderMigration } from '../output/render-migration.js';
+import { renderPlan } from '../output/render-plan.js';
+import { writeFileAtomic } from '../output/write-file.js';
+import { compareAndReport, PARITY_FAILED, readPayloads, tolerance } from './compare.js';
+
+interface MigrateFlags {
+  to: string;
+  region?: string;
+  out?: string;
+  set: string[];
+  strict?: boolean;
+  apply?: boolean;
+  payloads?: string;
+  onPass: 'keep-source' | 'destroy-source';
+  onFail: 'keep-target' | 'remove-target';
+  report?: string;
+  tolerance: string;
+  rtol: string;
+  yes?: boolean;
+}
+
+export function registerMigrate(program: Command, action: ActionWrapper): void {
+  program
+    .command('migrate')
+    .description(
+      'translate a manifest to another provider, with a report of every field (and, with --apply, move)',
+    )
+    .argument('<manifest>', 'manifest file to translate')
+    .requiredOption('--to <provider>', 'target provider (aws, azure, gcp, local, kserve, or a plugin id)')
+    .option('--region <region>', 'target region (default: the same place as the source region)')
+    .option('-o, --out <file>', 'write the translated manifest here (default: stdout)')
+    .option(
+      '--set <path=value>',
+      'set a field of every document, e.g. spec.extensions.gcp.project=p (repeatable)',
+      collect,
+      [],
+    )
+    .option('--strict', 'exit non-zero when any field is lossy or unsupported on the target')
+    .option('--apply', 'deploy the target, check parity against the source, then act on the result')
+    .option('-p, --payloads <file.jsonl>', 'with --apply: request bodies for the parity check')
+    .option(
+      '--on-pass <action>',
+      'with --apply, when parity passes: keep-source or destroy-source',
+      'keep-source',
+    )
+    .option(
+      '--on-fail <action>',
+      'with --apply, when parity fails: remove-target or keep-target',
+      'remove-target',
+    )
+    .option('--report <file.html>', 'with --apply: the parity report (default: beside --out)')
+    .option('--tolerance <abs>', 'with --apply: absolute tolerance for scores', '0.00001')
+    .option('--rtol <rel>', 'with --apply: relative tolerance for scores', '0.0001')
+    .option('-y, --yes', 'with --apply: deploy and destroy without asking (for CI)')
+    .action(action(async (ctx, manifest: string, flags: MigrateFlags) => runMigrate(ctx, manifest, flags)));
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseSets(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of values) {
+    const eq = raw.indexOf('=');
+    if (eq <= 0) {
+      throw new ModelportError('invalidInput', `--set ${raw}: expected <path>=<value>`, {
+        hint: 'e.g. --set spec.extensions.gcp.project=my-project',
+      });
+    }
+    out[raw.slice(0, eq).trim()] = raw.slice(eq + 1);
+  }
+  return out;
+}
+
+async function runMigrate(ctx: CliContext, manifest: string, flags: MigrateFlags): Promise<number> {
+  if (!['keep-source', 'destroy-source'].includes(flags.onPass)) {
+    throw new ModelportError(
+      'invalidInput',
+      `--on-pass ${flags.onPass}: expected keep-source or destroy-source`,
+    );
+  }
+  if (!['keep-target', 'remove-target'].includes(flags.onFail)) {
+    throw new ModelportError(
+      'invalidInput',
+      `--on-fail ${flags.onFail}: expected remove-target or keep-target`,
+    );
+  }
+  if (flags.apply === true && (flags.out === undefined || flags.payloads === undefined)) {
+    throw new ModelportError('invalidInput', '--apply needs --out (the target manifest) and --payloads', {
+      hint: 'e.g. modelport migrate app.yaml --to gcp -o app.gcp.yaml --apply --payloads payloads.jsonl',
+    });
+  }
+  const api = ctx.modelport();
+  const { text, report } = await api.migrate(manifest, {
+    to: flags.to,
+    ...(flags.region === undefined ? {} : { region: flags.region }),
+    ...(flags.out === undefined ? {} : { outFile: flags.out }),
+    set: parseSets(flags.set),
+  });
+  const strict = flags.strict === true ? strictFailures(report) : [];
+  if (flags.out !== undefined) await writeFileAtomic(flags.out, text);
+
+  if (flags.apply !== true) {
+    if (ctx.json) {
+      ctx.printJson({
+        ok: strict.length === 0,
+        ...(flags.out === undefined ? { manifest: text } : { out: flags.out }),
+        report,
+      });
+    } else {
+      if (flags.out === undefined) ctx.out(text.trimEnd());
+      ctx.err(renderMigration(report, manifest, ctx.style));
+      if (flags.out !== undefined) ctx.err(ctx.style.green(`wrote ${flags.out}`));
+      if (strict.length > 0)
+        ctx.err(ctx.style.red(`--strict: ${strict.length} field(s) lossy or unsupported`));
+    }
+    return strict.length > 0 ? EXIT_CODES.capability : 0;
+  }
+
+  if (!ctx.json) ctx.err(renderMigration(report, manifest, ctx.style));
+  if (strict.length > 0) {
+    throw new ModelportError(
+      'capability',
+      `--strict: ${strict.length} field(s) lossy or unsupported; nothing deployed`,
+      {
+        hint: 'review the report; drop --strict to accept it',
+      },
+    );
+  }
+  if (report.todos.length > 0) {
+    throw new ModelportError(
+      'invalidInput',
+      `${report.todos.length} value(s) to fill in before the target can be deployed; nothing deployed`,
+      {
+        hint: `fill in ${flags.out} (or pass --set ${report.todos[0]?.path}=<value>)`,
+      },
+    );
+  }
+  return applyMigration(ctx, manifest, flags.out as string, flags, report);
+}
+
+/** Deploys the target, checks parity against the source, then keeps or destroys as asked. */
+async function applyMigration(
+  ctx: CliContext,
+  source: string,
+  target: string,
+  flags: MigrateFlags,
+  report: MigrationReport,
+): Promise<number> {
+  const api = ctx.modelport();
+  const payloads = await readPayloads(flags.payloads as string);
+  const approve = async (plans: readonly Plan[]): Promise<boolean> => {
+    if (!ctx.json) for (const plan of plans) ctx.err(renderPlan(plan, ctx.style));
+    if (flags.yes === true) return true;
+    if (process.stdin.isTTY !== true) {
+      throw new ModelportError(
+        'invalidInput',
+        'refusing to deploy without confirmation: stdin is not a terminal',
+        {
+          hint: 'pass --yes to migrate non-interactively (CI)',
+        },
+      );
+    }
+    return ctx.confirm(`Deploy the migrated manifest to ${report.to}?`);
+  };
+  const applied = await api.apply(target, { approve });
+  const failed = applied.flatMap((o) => o.result.failed);
+  if (failed.length > 0) {
+    const first = failed[0]?.error;
+    throw new ModelportError(
+      first?.kind ?? 'internal',
+      `deploying ${target} failed: ${first?.message ?? 'unknown error'}; the source is untouched`,
+      {
+        ...(first?.hint === undefined ? {} : { hint: first.hint }),
+      },
+    );
+  }
+
+  const endpoints = (await api.load(target)).filter((m) => m.manifest.kind === 'Endpoint');
+  const results: ParityResult[] = [];
+  for (const endpoint of endpoints) {
+    const name = endpoint.manifest.metadata.name;
+    const base = flags.report ?? `${target.slice(0, target.length - extname(target).length)}.parity.html`;
+    const reportFile = endpoints.length === 1 ? base : base.replace(/\.html$/, `.${name}.html`);
+    results.push(
+      await compareAndReport(ctx, source, endpoint, payloads, {
+        report: reportFile,
+        summary: reportFile.replace(/\.html$/, '.json'),
+        tolerance: tolerance(flags),
+        warmup: 1,
+        select: { a: { name } },
+      }),
+    );
+  }
+  const pass = results.every((r) => r.pass);
+  if (pass) {
+    if (flags.onPass === 'destroy-source') {
+      const destroyed = await api.destroy(source, { approve: async () => true });
+      if (destroyed.some((o) => !o.result.ok)) {
+        throw new ModelportError(
+          'internal',
+          `parity passed and ${target} serves, but destroying ${source} failed`,
+          {
+            hint: `run \`modelport destroy ${source}\` again`,
+          },
+        );
+      }
+    }
+    const said =
+      flags.onPass === 'destroy-source'
+        ? `; ${source} destroyed`
+        : `; ${source} kept (destroy it when traffic has moved)`;
+    if (ctx.json)
+      ctx.printJson({ ok: true, out: target, report, parity: results.map(summary), source: flags.onPass });
+    else ctx.err(ctx.style.green(`migrated to ${report.to}: parity passed${said}`));
+    return 0;
+  }
+  // Parity failed: the source is never touched.
+  if (flags.onFail === 'remove-target') await api.destroy(target, { approve: async () => true });
+  const said = flags.onFail === 'remove-target' ? `${target} removed` : `${target} kept for inspection`;
+  if (ctx.json)
+    ctx.printJson({ ok: false, out: target, report, parity: results.map(summary), target: flags.onFail });
+  else ctx.err(ctx.style.red(`parity failed: ${said}; ${source} untouched`));
+  return PARITY_FAILED;
+}
+
+function summary(result: ParityResult): unknown {
+  const { cases: _cases, ...rest } = result;
+  return rest;
+}
