@@ -183,19 +183,22 @@ async function applyMigration(
     );
   }
 
+  // Documents keep their order through the translation: the n-th endpoint of the target is the n-th of the source.
   const endpoints = (await api.load(target)).filter((m) => m.manifest.kind === 'Endpoint');
+  const sources = (await api.load(source)).filter((m) => m.manifest.kind === 'Endpoint');
   const results: ParityResult[] = [];
-  for (const endpoint of endpoints) {
+  for (const [i, endpoint] of endpoints.entries()) {
+    const from = sources[i];
+    if (from === undefined) continue;
     const name = endpoint.manifest.metadata.name;
     const base = flags.report ?? `${target.slice(0, target.length - extname(target).length)}.parity.html`;
     const reportFile = endpoints.length === 1 ? base : base.replace(/\.html$/, `.${name}.html`);
     results.push(
-      await compareAndReport(ctx, source, endpoint, payloads, {
+      await compareAndReport(ctx, from, endpoint, payloads, {
         report: reportFile,
         summary: reportFile.replace(/\.html$/, '.json'),
         tolerance: tolerance(flags),
         warmup: 1,
-        select: { a: { name } },
       }),
     );
   }

@@ -116,8 +116,15 @@ function toIssues(error: ErrorObject, root: unknown): SchemaIssue[] {
         },
       ];
     }
-    case 'minLength':
-      return [{ code: 'schema.empty', path, atKey: false, message: `${field} must not be empty` }];
+    case 'minLength': {
+      // A one-character minimum means "not empty"; a longer one is a real length rule (S3 bucket names).
+      const limit = Number(params['limit']);
+      const message =
+        limit <= 1
+          ? `${field} must not be empty`
+          : `${field} must be at least ${limit} characters, got ${describe(actual)}`;
+      return [{ code: limit <= 1 ? 'schema.empty' : 'schema.tooShort', path, atKey: false, message }];
+    }
     case 'maxLength':
       return [
         {
