@@ -72,6 +72,21 @@ describe('lazy loading', () => {
     ).toEqual([]);
   });
 
+  it('migrate translates through declarations only: no provider module, no cloud SDK', () => {
+    const { modules, status, stderr } = loadedModules([
+      'migrate',
+      `${root}examples/aws/iris-realtime.yaml`,
+      '--to',
+      'local',
+      '-o',
+      join(scratch, 'migrated.yaml'),
+    ]);
+    expect(status, stderr).toBe(0);
+    expect(
+      modules.filter((m) => CLOUD_SDKS.test(m) || /\/module\.js$|inversify|onnxruntime/.test(m)),
+    ).toEqual([]);
+  });
+
   it('plan loads the module of the provider the manifest names, and only that one', () => {
     const { modules, status } = loadedModules([
       '--plugin',
