@@ -286,6 +286,27 @@ describe('modelport migrate --apply', () => {
     expect((await statusOf(source, ws.stateDir)).state).toBe('absent');
   });
 
+  it('refuses --apply while artifacts still sit in another cloud, naming the copy steps', async () => {
+    const fromS3 = join(ws.dir, 'from-s3.yaml');
+    const text = (await readFile(AWS_EXAMPLE, 'utf8')).replace(
+      'uri: ../iris/model.onnx',
+      'uri: s3://models/iris/model.onnx',
+    );
+    await writeFile(fromS3, text);
+    const out = join(ws.dir, 'from-s3.local.yaml');
+    const result = await runCli(
+      ['migrate', fromS3, '--to', 'local', '-o', out, '--apply', '-p', payloads, '--yes'],
+      {
+        stateDir: ws.stateDir,
+      },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /copy the artifacts to local first \(s3:\/\/models\/iris\/model\.onnx → \.\/model\.onnx\); nothing deployed/,
+    );
+    expect(await readFile(out, 'utf8')).toContain('uri: ./model.onnx');
+  });
+
   it('refuses --apply while TODOs remain, before deploying anything', async () => {
     const result = await runCli(
       ['migrate', source, '--to', 'aws', '-o', join(ws.dir, 'todo.yaml'), '--apply', '-p', payloads, '--yes'],

@@ -23,6 +23,7 @@ interface MigrateFlags {
   tolerance: string;
   rtol: string;
   yes?: boolean;
+  copied?: boolean;
 }
 
 export function registerMigrate(program: Command, action: ActionWrapper): void {
@@ -58,6 +59,10 @@ export function registerMigrate(program: Command, action: ActionWrapper): void {
     .option('--tolerance <abs>', 'with --apply: absolute tolerance for scores', '0.00001')
     .option('--rtol <rel>', 'with --apply: relative tolerance for scores', '0.0001')
     .option('-y, --yes', 'with --apply: deploy and destroy without asking (for CI)')
+    .option(
+      '--copied',
+      "with --apply: the report's copy steps are done (artifacts already in the target's store)",
+    )
     .action(action(async (ctx, manifest: string, flags: MigrateFlags) => runMigrate(ctx, manifest, flags)));
 }
 
@@ -140,6 +145,17 @@ async function runMigrate(ctx: CliContext, manifest: string, flags: MigrateFlags
       `${report.todos.length} value(s) to fill in before the target can be deployed; nothing deployed`,
       {
         hint: `fill in ${flags.out} (or pass --set ${report.todos[0]?.path}=<value>)`,
+      },
+    );
+  }
+  if (report.copies.length > 0 && flags.copied !== true) {
+    // modelport does not move data between clouds itself: the target would not find the artifacts.
+    const steps = report.copies.map((c) => `${c.from} → ${c.to}`).join('; ');
+    throw new ModelportError(
+      'invalidInput',
+      `copy the artifacts to ${report.to} first (${steps}); nothing deployed`,
+      {
+        hint: "copy them with the clouds' tools (aws s3 cp, gcloud storage cp, azcopy), then run again with --copied",
       },
     );
   }
