@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { AsyncHandle, AsyncInvokeRequest, AsyncResult, LoadedEndpoint } from '@modelport/core';
+import { ModelportError, TAGS } from '@modelport/core';
+import { DEFAULT_BATCH_SIZE, createJob } from './batch-job.js';
+import type { GcpClients } from './client-factory.js';
+import type { DeploymentContext } from './deployment-context.js';
+import { machineOf } from './endpoint-spec.js';
+import { call } from './errors.js';
+import { encodeLabels } from './labels.js';
+import { parsePredictBody } from './invoke.js';
+import { gsUri, parseGsUri } from './settings.js';
+import { observeModels } from './vertex-model.js';
+
+const MIB = 1024 * 1024;
+
+/**
+ * Async requests on Vertex AI, emulated (the manifest allowed it with spec.async.allowEmulation): the
+ * request's instances are written to GCS as JSON lines and a batch prediction job runs them with the
+ * deployment's model. The id names project, location and job, so `modelport result <id>` needs nothing else.
+ */
+export async function invokeAsyncByBatch(
+  dc: DeploymentContext,
+  request: AsyncInvokeRequest,
+): Promise<AsyncHandle> {
+  const manifest = dc.manifest as LoadedEndpoint;
+  const asyncSpec = manifest.manifest.spec.async ?? {};
+  if (asyncSpec.allowEmulation !== true) {
+    throw new ModelportError('capability', 'Vertex AI has no asynchronous endpoints', {
+      hint: 'set spec.async.allowEmulation: true to run each request as a batch prediction job',
+    });
+  }
+  const limit = (asyncSpec.maxPayloadMB ?? 1024) * MIB;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body instanceof Uint8Array ? [request.body] : request.body) {
+    size += chunk.byteLength;
+    if (size > limit)
+      throw new ModelportError(
+        'invalidInput',
+        `the payload is above ${limit / MIB} MB (spec.async.maxPayloadMB)`,
+      );
+    chunks.push(chunk);
+  }
+  const { instances } = parsePredictBody(Buffer.concat(chunks));
+  const models = await observeModels(dc);
+  const model = models.sort((a, b) =>
+    String((b.raw as { createTime?: { seconds?: unknown } }).createTime?.seconds ?? 0).localeCompare(
+      String((a.raw as { createTime?: { seconds?: unknown } }).createTime?.seconds ?? 0),
+    ),
+  )[0];
+  if (model === undefined) {
+    throw new ModelportError('notFound', `${dc.settings.name} is not deployed on Vertex AI`, {
+      hint: 'run `modelport apply` first',
+    });
+  }
+  const id = randomUUID();
+  const base = `${dc.settings.prefix}/${dc.settings.name}`;
+  const inputKey = `${base}/async-input/${id}.jsonl`;
+  await call(`upload the async request to gs://${dc.settings.bucket}/${inputKey}`, () =>
+    dc.clients.storage
+      .bucket(dc.settings.bucket)
+      .file(inputKey)
+      .save(Buffer.from(instances.map((i) => `${JSON.stringify(i)}\n`).join('')), {
+        resumable: false,
+        contentType: 'application/jsonl',
+      }),
+  );
+  const output =
+    manifest.manifest.spec.async?.outputLocation?.replace(/\/+$/, '') ??
+    gsUri(dc.settings.bucket, `${base}/async-output`);
+  const job = await createJob(
+    dc,
+    `${dc.settings.name}-async-${id.slice(0, 8)}`,
+    {
+      model: model.name,
+      inputUris: [gsUri(dc.settings.bucket, inputKey)],
+      format: 'jsonl',
+      outputPrefix: `${output}/${id}`,
+      ...machineOf(manifest),
+      replicas: 1,
+      batchSize: DEFAULT_BATCH_SIZE,
+    },
+    // Labelled as modelport's, but not as the deployment's: async runs are requests, not part of its plan.
+    encodeLabels({ [TAGS.managedBy]: 'modelport', 'modelport.dev/async-of': dc.settings.name }),
+  );
+  const jobId = (job.name ?? '').split('/').pop() ?? '';
+  return {
+    id: `gcp/${dc.settings.name}/${dc.settings.project}~${dc.settings.location}~${jobId}`,
+    outputLocation: `${output}/${id}`,
+  };
+}
+
+export function parseAsyncId(id: string): { name: string; project: string; location: string; job: string } {
+  const match = /^gcp\/([^/]+)\/([^~/]+)~([^~/]+)~(\d+)$/.exec(id);
+  if (match === null) {
+    throw new ModelportError('invalidInput', `"${id}" is not a GCP async request id`, {
+      hint: 'pass the id `modelport invoke --async` printed',
+    });
+  }
+  return {
+    name: match[1] as string,
+    project: match[2] as string,
+    location: match[3] as string,
+    job: match[4] as string,
+  };
+}
+
+const STATES: Record<string, AsyncResult['state']> = {
+  JOB_STATE_QUEUED: 'queued',
+  JOB_STATE_PENDING: 'queued',
+  JOB_STATE_RUNNING: 'running',
+  JOB_STATE_SUCCEEDED: 'succeeded',
+};
+
+/** The job's state; once it succeeded, its predictions as `{"predictions": [...]}` (what predict answers). */
+export async function readAsyncResult(clients: GcpClients, id: string): Promise<AsyncResult> {
+  const { project, location, job } = parseAsyncId(id);
+  const name = `projects/${project}/locations/${location}/batchPredictionJobs/${job}`;
+  const [found] = await call(
+    `get batch prediction job ${name}`,
+    () => clients.jobs.getBatchPredictionJob({ name }),
+    true,
+  );
+  const state = STATES[String(found.state ?? '')] ?? 'failed';
+  if (state !== 'succeeded')
+    return {
+      id,
+      state,
+      ...(state === 'failed' ? { error: found.error?.message || String(found.state) } : {}),
+    };
+  const { bucket, key } = parseGsUri(found.outputInfo?.gcsOutputDirectory ?? '');
+  const [files] = await call(
+    `list the results of ${name}`,
+    () => clients.storage.bucket(bucket).getFiles({ prefix: `${key}/predictions_` }),
+    true,
+  );
+  const predictions: unknown[] = [];
+  for (const file of files.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const [data] = await call(`download gs://${bucket}/${file.name}`, () => file.download(), true);
+    for (const line of data.toString('utf8').split('\n')) {
+      if (line.trim() !== '') predictions.push((JSON.parse(line) as { prediction: unknown }).prediction);
+    }
+  }
+  return { id, state, contentType: 'application/json', body: Buffer.from(JSON.stringify({ predictions })) };
+}

@@ -1,0 +1,470 @@
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type {
+  DeploymentStatus,
+  DesiredResource,
+  LoadedBatchJob,
+  ObservedResource,
+  PlanAction,
+} from '@modelport/core';
+import {
+  DeploymentState,
+  ModelportError,
+  TAGS,
+  mapState,
+  resourceKey,
+  specHash,
+  uriScheme,
+} from '@modelport/core';
+import {
+  artifactResource,
+  deleteFolder,
+  modelArtifact,
+  observeArtifacts,
+  observeFolders,
+  sha256File,
+  uploadArtifact,
+  uploadFile,
+} from './artifact.js';
+import type { DeploymentContext } from './deployment-context.js';
+import type { AcceleratorType, BatchPredictionJob } from './vertex-types.js';
+import { longRunning, waitUntil } from './deployment-context.js';
+import { machineOf } from './endpoint-spec.js';
+import { call, isNotFound } from './errors.js';
+import { decodeLabels, isOurs, labelFilter, ownTags } from './labels.js';
+import { RT } from './resource-types.js';
+import { modelContainer } from './serving.js';
+import type { GcpSettings } from './settings.js';
+import { gsUri, idOf, parentOf, parseGsUri, resourceLabels } from './settings.js';
+import {
+  createModel,
+  deleteModel,
+  hashedName,
+  hashedNamePattern,
+  modelName,
+  modelResource,
+  observeModels,
+} from './vertex-model.js';
+
+/** Vertex job states → the neutral states (one table, as libcloud's NODE_STATE_MAP). */
+export const JOB_STATES: Readonly<Record<string, DeploymentState>> = {
+  JOB_STATE_QUEUED: DeploymentState.Pending,
+  JOB_STATE_PENDING: DeploymentState.Pending,
+  JOB_STATE_RUNNING: DeploymentState.Running,
+  JOB_STATE_UPDATING: DeploymentState.Running,
+  JOB_STATE_SUCCEEDED: DeploymentState.Succeeded,
+  JOB_STATE_PARTIALLY_SUCCEEDED: DeploymentState.Degraded,
+  JOB_STATE_FAILED: DeploymentState.Failed,
+  JOB_STATE_CANCELLING: DeploymentState.Deleting,
+  JOB_STATE_CANCELLED: DeploymentState.Stopped,
+  JOB_STATE_PAUSED: DeploymentState.Stopped,
+  JOB_STATE_EXPIRED: DeploymentState.Failed,
+};
+const ACTIVE = new Set([
+  'JOB_STATE_QUEUED',
+  'JOB_STATE_PENDING',
+  'JOB_STATE_RUNNING',
+  'JOB_STATE_CANCELLING',
+  'JOB_STATE_UPDATING',
+]);
+const INPUT_EXTENSIONS = new Set(['.jsonl', '.csv']);
+/** Vertex's default batch size for custom containers. */
+export const DEFAULT_BATCH_SIZE = 64;
+
+/** A batch prediction job as compared (read back from the job in the same shape). */
+export interface BatchJobProperties {
+  model: string;
+  inputUris: string[];
+  format: 'jsonl' | 'csv';
+  outputPrefix: string;
+  machineType: string;
+  accelerator?: { type: string; count: number };
+  replicas: number;
+  batchSize: number;
+}
+
+interface BatchInput {
+  uris: string[];
+  folder?: string;
+  upload?: { dir: string; files: string[] };
+}
+
+export function isBatchType(type: string): boolean {
+  return type === RT.batchJob || type === RT.batchInput;
+}
+
+function formatOf(manifest: LoadedBatchJob): 'jsonl' | 'csv' {
+  return manifest.manifest.spec.batch.format ?? 'jsonl';
+}
+
+/** Where the job reads: gs:// as given (a file, or a folder's files of the format), or a local folder modelport uploads. */
+async function batchInput(manifest: LoadedBatchJob, settings: GcpSettings): Promise<BatchInput> {
+  const input = manifest.manifest.spec.batch.input;
+  const format = formatOf(manifest);
+  if (uriScheme(input) === 'gs') {
+    return {
+      uris: [
+        /\.(jsonl|csv)$/.test(input) || input.includes('*')
+          ? input
+          : `${input.replace(/\/+$/, '')}/*.${format}`,
+      ],
+    };
+  }
+  if (uriScheme(input) !== 'file') {
+    throw new ModelportError(
+      'invalidInput',
+      `Vertex AI batch prediction reads from GCS or a local folder, not ${input}`,
+    );
+  }
+  const dir = isAbsolute(input) ? input : resolve(manifest.baseDir, input);
+  let files: string[];
+  try {
+    files = (await readdir(dir))
+      .filter((n) => INPUT_EXTENSIONS.has(n.slice(n.lastIndexOf('.')).toLowerCase()))
+      .sort();
+  } catch (error) {
+    throw new ModelportError(
+      'invalidInput',
+      `cannot read the input folder ${dir}: ${(error as Error).message}`,
+    );
+  }
+  if (files.length === 0)
+    throw new ModelportError('invalidInput', `the input folder ${dir} has no .jsonl or .csv file`);
+  const hashes = await Promise.all(
+    files.map(async (name) => ({ name, sha256: await sha256File(join(dir, name)) })),
+  );
+  const folder = gsUri(settings.bucket, `${inputPrefix(settings)}${specHash(hashes)}`);
+  return { uris: files.map((f) => `${folder}/${f}`), folder, upload: { dir, files } };
+}
+
+function inputPrefix(settings: GcpSettings): string {
+  return `${settings.prefix}/${settings.name}/batch-input/`;
+}
+
+function outputPrefix(manifest: LoadedBatchJob, settings: GcpSettings): string {
+  const output = manifest.manifest.spec.batch.output;
+  if (uriScheme(output) === 'gs') return output.replace(/\/+$/, '');
+  return gsUri(settings.bucket, `${settings.prefix}/${settings.name}/batch-output`);
+}
+
+function localOutputDir(manifest: LoadedBatchJob): string | undefined {
+  const output = manifest.manifest.spec.batch.output;
+  if (uriScheme(output) !== 'file') return undefined;
+  return isAbsolute(output) ? output : resolve(manifest.baseDir, output);
+}
+
+/** A BatchJob on Vertex AI: the artifact, the model, the uploaded input (for a local folder) and the job. */
+export async function batchDesired(
+  dc: DeploymentContext,
+  manifest: LoadedBatchJob,
+): Promise<DesiredResource[]> {
+  const spec = manifest.manifest.spec;
+  const batch = spec.batch;
+  if (batch.engine !== undefined && batch.engine !== 'vertex-batch-prediction') {
+    throw new ModelportError('capability', `GCP has no batch engine "${batch.engine}"`, {
+      hint: 'use vertex-batch-prediction',
+    });
+  }
+  if (batch.schedule !== undefined || batch.trigger?.onNewInput === true) {
+    throw new ModelportError(
+      'capability',
+      'Vertex AI batch prediction cannot run on a schedule or on new input',
+      {
+        hint: 'remove spec.batch.schedule / trigger and start runs with `modelport apply` (e.g. from Cloud Scheduler)',
+      },
+    );
+  }
+  const artifact = await modelArtifact(manifest, dc.settings);
+  const artifactRes = artifactResource(artifact);
+  const machine = machineOf(manifest);
+  const model = modelResource(
+    dc.settings,
+    modelContainer(
+      spec.model.format,
+      spec.model.image,
+      artifact,
+      dc.settings,
+      {
+        MODELPORT_MAX_PAYLOAD_MB: String(batch.miniBatchMB ?? 100),
+        MODELPORT_TIMEOUT_S: String(spec.limits?.timeoutSeconds ?? 3600),
+      },
+      machine.accelerator !== undefined,
+    ),
+    artifactRes === undefined ? undefined : resourceKey(artifactRes),
+  );
+  const input = await batchInput(manifest, dc.settings);
+  const upload: DesiredResource | undefined =
+    input.folder === undefined
+      ? undefined
+      : { type: RT.batchInput, name: input.folder, properties: { uri: input.folder }, immutable: ['uri'] };
+  const properties: BatchJobProperties = {
+    model: model.name,
+    inputUris: input.uris,
+    format: formatOf(manifest),
+    outputPrefix: outputPrefix(manifest, dc.settings),
+    ...machine,
+    replicas: Math.max(1, batch.concurrency ?? 1),
+    batchSize: batch.miniBatchSize ?? DEFAULT_BATCH_SIZE,
+  };
+  const props = properties as unknown as Record<string, unknown>;
+  const job: DesiredResource = {
+    type: RT.batchJob,
+    name: hashedName(dc.settings.name, props),
+    properties: props,
+    immutable: Object.keys(props),
+    dependsOn: [resourceKey(model), ...(upload === undefined ? [] : [resourceKey(upload)])],
+  };
+  return [
+    ...(artifactRes === undefined ? [] : [artifactRes]),
+    model,
+    ...(upload === undefined ? [] : [upload]),
+    job,
+  ];
+}
+
+type Job = BatchPredictionJob;
+
+function jobProperties(job: Job): BatchJobProperties {
+  const machine = job.dedicatedResources?.machineSpec ?? {};
+  const accelerator = typeof machine.acceleratorType === 'string' ? machine.acceleratorType : undefined;
+  return {
+    model: idOf(job.model ?? ''),
+    inputUris: job.inputConfig?.gcsSource?.uris ?? [],
+    format: (job.inputConfig?.instancesFormat ?? 'jsonl') as 'jsonl' | 'csv',
+    outputPrefix: job.outputConfig?.gcsDestination?.outputUriPrefix ?? '',
+    machineType: machine.machineType ?? '',
+    ...(accelerator !== undefined && accelerator !== 'ACCELERATOR_TYPE_UNSPECIFIED'
+      ? { accelerator: { type: accelerator, count: machine.acceleratorCount ?? 0 } }
+      : {}),
+    replicas: job.dedicatedResources?.maxReplicaCount ?? 1,
+    batchSize: job.manualBatchTuningParameters?.batchSize ?? DEFAULT_BATCH_SIZE,
+  };
+}
+
+/** The latest run of each logical job (display name `<name>-<hash8>`), found by labels. */
+export async function observeJobs(dc: DeploymentContext): Promise<ObservedResource[]> {
+  const [jobs] = await call(
+    'list batch prediction jobs',
+    () =>
+      dc.clients.jobs.listBatchPredictionJobs({
+        parent: parentOf(dc.settings),
+        filter: labelFilter(dc.settings),
+      }),
+    true,
+  );
+  const pattern = hashedNamePattern(dc.settings.name);
+  const latest = new Map<string, Job>();
+  for (const job of jobs) {
+    const name = job.displayName ?? '';
+    if (!pattern.test(name) || !isOurs(decodeLabels(job.labels as Record<string, string>), dc.settings))
+      continue;
+    const seen = latest.get(name);
+    if (seen === undefined || Number(job.createTime?.seconds ?? 0) >= Number(seen.createTime?.seconds ?? 0))
+      latest.set(name, job);
+  }
+  return [...latest].map(([name, job]) => {
+    const properties = jobProperties(job) as unknown as Record<string, unknown>;
+    return {
+      type: RT.batchJob,
+      name,
+      properties,
+      specHash: decodeLabels(job.labels as Record<string, string>)[TAGS.specHash],
+      managed: true,
+      state: mapState(JOB_STATES, String(job.state ?? '')),
+      dependsOn: [resourceKey({ type: RT.model, name: String(properties['model']) })],
+      raw: job,
+    };
+  });
+}
+
+export async function batchObserve(dc: DeploymentContext): Promise<ObservedResource[]> {
+  const [artifacts, models, inputs, jobs] = await Promise.all([
+    observeArtifacts(dc),
+    observeModels(dc),
+    observeFolders(dc, inputPrefix(dc.settings), RT.batchInput),
+    observeJobs(dc),
+  ]);
+  return [...artifacts, ...models, ...inputs, ...jobs];
+}
+
+export async function batchExecute(dc: DeploymentContext, action: PlanAction): Promise<void> {
+  const manifest = dc.manifest as LoadedBatchJob;
+  if (action.type === RT.batchInput) {
+    if (action.kind === 'delete' || action.kind === 'replace') await deleteFolder(dc, action.name);
+    if (action.kind === 'delete') return;
+    const input = await batchInput(manifest, dc.settings);
+    if (input.upload === undefined) return;
+    for (const file of input.upload.files) {
+      dc.ctx.progress(`uploading ${file} to ${action.name}`);
+      await uploadFile(
+        dc,
+        join(input.upload.dir, file),
+        dc.settings.bucket,
+        `${parseGsUri(action.name).key}/${file}`,
+        ownTags(dc.settings, action.specHash),
+        'application/jsonl',
+      );
+    }
+    return;
+  }
+  if (action.kind === 'delete' || action.kind === 'replace') await deleteJobs(dc, action.name);
+  if (action.kind !== 'delete') await runJob(dc, action, manifest);
+}
+
+/** Starts the job and waits for it; a local output folder receives the prediction files. */
+async function runJob(dc: DeploymentContext, action: PlanAction, manifest: LoadedBatchJob): Promise<void> {
+  const job = await createJob(
+    dc,
+    action.name,
+    action.desired?.properties as unknown as BatchJobProperties,
+    resourceLabels(dc.settings, action.specHash),
+  );
+  const done = await waitJob(dc, job.name ?? '');
+  if (done.state !== 'JOB_STATE_SUCCEEDED') {
+    throw new ModelportError(
+      'unavailable',
+      `batch prediction job ${action.name} ${String(done.state).replace('JOB_STATE_', '').toLowerCase()}: ${done.error?.message ?? 'no reason given'}`,
+      {
+        retryable: false,
+        hint: "fix the cause and apply again (a new job is started); the job's logs are in Cloud Logging",
+        details: { job: done.name, error: done.error?.message },
+      },
+    );
+  }
+  const stats = done.completionStats;
+  const where = done.outputInfo?.gcsOutputDirectory ?? '';
+  const local = localOutputDir(manifest);
+  if (local !== undefined && where !== '') {
+    const files = await download(dc, where, local);
+    dc.ctx.progress(
+      `batch prediction ${action.name}: ${String(stats?.successfulCount ?? 0)} predicted, ${String(stats?.failedCount ?? 0)} failed; ${files.length} file(s) in ${local}`,
+    );
+  } else {
+    dc.ctx.progress(
+      `batch prediction ${action.name}: ${String(stats?.successfulCount ?? 0)} predicted; results in ${where}`,
+    );
+  }
+}
+
+export async function createJob(
+  dc: DeploymentContext,
+  displayName: string,
+  p: BatchJobProperties,
+  labels: Record<string, string>,
+): Promise<Job> {
+  const [job] = await call(`create batch prediction job ${displayName}`, () =>
+    dc.clients.jobs.createBatchPredictionJob({
+      parent: parentOf(dc.settings),
+      batchPredictionJob: {
+        displayName,
+        model: modelName(dc.settings, p.model),
+        inputConfig: { instancesFormat: p.format, gcsSource: { uris: p.inputUris } },
+        outputConfig: { predictionsFormat: 'jsonl', gcsDestination: { outputUriPrefix: p.outputPrefix } },
+        dedicatedResources: {
+          machineSpec: {
+            machineType: p.machineType,
+            ...(p.accelerator === undefined
+              ? {}
+              : {
+                  acceleratorType: p.accelerator.type as AcceleratorType,
+                  acceleratorCount: p.accelerator.count,
+                }),
+          },
+          startingReplicaCount: p.replicas,
+          maxReplicaCount: p.replicas,
+        },
+        manualBatchTuningParameters: { batchSize: p.batchSize },
+        ...(dc.settings.serviceAccount === undefined ? {} : { serviceAccount: dc.settings.serviceAccount }),
+        labels,
+      },
+    }),
+  );
+  return job;
+}
+
+export function waitJob(dc: DeploymentContext, name: string): Promise<Job> {
+  return waitUntil(
+    dc,
+    `batch prediction job ${idOf(name)}`,
+    async () =>
+      (
+        await call(
+          `get batch prediction job ${name}`,
+          () => dc.clients.jobs.getBatchPredictionJob({ name }),
+          true,
+        )
+      )[0],
+    (j) => String(j.state ?? '?'),
+    (j) => !ACTIVE.has(String(j.state ?? '')),
+  );
+}
+
+/** Cancels (when running) and deletes every run of a logical job. */
+async function deleteJobs(dc: DeploymentContext, displayName: string): Promise<void> {
+  const [jobs] = await call(
+    'list batch prediction jobs',
+    () =>
+      dc.clients.jobs.listBatchPredictionJobs({
+        parent: parentOf(dc.settings),
+        filter: labelFilter(dc.settings),
+      }),
+    true,
+  );
+  for (const job of jobs.filter((j) => j.displayName === displayName)) {
+    const name = job.name ?? '';
+    if (ACTIVE.has(String(job.state ?? ''))) {
+      await call(`cancel batch prediction job ${name}`, () =>
+        dc.clients.jobs.cancelBatchPredictionJob({ name }),
+      );
+      await waitJob(dc, name);
+    }
+    try {
+      await longRunning(dc, `delete batch prediction job ${name}`, () =>
+        dc.clients.jobs.deleteBatchPredictionJob({ name }, dc.clients.lro),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+}
+
+/** Downloads a job's output folder into a local folder (predictions_*.jsonl, errors_*.jsonl). */
+async function download(dc: DeploymentContext, uri: string, localDir: string): Promise<string[]> {
+  const { bucket, key } = parseGsUri(uri);
+  const prefix = key.endsWith('/') ? key : `${key}/`;
+  const [files] = await call(
+    `list ${uri}`,
+    () => dc.clients.storage.bucket(bucket).getFiles({ prefix }),
+    true,
+  );
+  const written: string[] = [];
+  for (const file of files) {
+    const target = join(localDir, file.name.slice(prefix.length));
+    await mkdir(dirname(target), { recursive: true });
+    const [data] = await call(`download gs://${bucket}/${file.name}`, () => file.download(), true);
+    await writeFile(target, data);
+    written.push(target);
+  }
+  return written;
+}
+
+/** The deployment's state is its job's. */
+export function batchStatus(
+  observed: ObservedResource[],
+): Pick<DeploymentStatus, 'state' | 'message' | 'details'> {
+  const job = observed.find((o) => o.type === RT.batchJob);
+  if (job === undefined) return { state: DeploymentState.Absent, message: 'not deployed' };
+  const raw = job.raw as Job;
+  return {
+    state: job.state,
+    message: raw.error?.message || `${job.name}: ${String(raw.state ?? job.state)}`,
+    details: {
+      job: raw.name,
+      output: raw.outputInfo?.gcsOutputDirectory,
+      successful: raw.completionStats?.successfulCount,
+      failed: raw.completionStats?.failedCount,
+    },
+  };
+}
+
+export { createModel, deleteModel, uploadArtifact };

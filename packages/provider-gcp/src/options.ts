@@ -1,0 +1,32 @@
+import { ModelportError } from '@modelport/core';
+
+/** How the provider waits; tests make the polls fast, production keeps the defaults. */
+export interface GcpProviderOptions {
+  /** Time between polls of a long-running operation or a batch job (default 10 s). */
+  pollIntervalMs: number;
+  /** Longest wait for an operation or a job (default 60 min: a GPU deployment can take 20+). */
+  waitTimeoutMs: number;
+}
+
+export const DEFAULT_OPTIONS: GcpProviderOptions = {
+  pollIntervalMs: 10_000,
+  waitTimeoutMs: 60 * 60_000,
+};
+
+/** Options from the environment: MODELPORT_GCP_POLL_MS, MODELPORT_GCP_WAIT_TIMEOUT_S. */
+export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpProviderOptions {
+  return {
+    pollIntervalMs: positive(env, 'MODELPORT_GCP_POLL_MS', DEFAULT_OPTIONS.pollIntervalMs),
+    waitTimeoutMs: positive(env, 'MODELPORT_GCP_WAIT_TIMEOUT_S', DEFAULT_OPTIONS.waitTimeoutMs / 1000) * 1000,
+  };
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new ModelportError('invalidInput', `${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}

@@ -1,0 +1,12 @@
+export {
+  VertexEmulator,
+  RpcError,
+  SHARED_PREDICT_LIMIT,
+  DEDICATED_PREDICT_LIMIT,
+} from './vertex-emulator.js';
+export type { VertexEmulatorOptions, Obj as VertexObject } from './vertex-emulator.js';
+export { GcpFaults } from './faults.js';
+export type { GcpCallHook, GcpCallInfo } from './faults.js';
+export { GcsFake, crc32c } from './gcs-fake.js';
+export type { GcsObject } from './gcs-fake.js';
+export { vertexRoot, missingRequired, protoDirs } from './protos.js';

@@ -1,0 +1,146 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import type { RunningServer } from '@modelport/runtime';
+import { createJsonLogger, OnnxModel, startServer } from '@modelport/runtime';
+import type { GcsFake } from './gcs-fake.js';
+
+const MIB = 1024 * 1024;
+
+/** What a Vertex model says about its serving container. */
+export interface ContainerSource {
+  artifactUri: string;
+  predictRoute: string;
+  healthRoute: string;
+  env: Record<string, string>;
+}
+
+export interface ModelServer {
+  url: string;
+  predictRoute: string;
+  model: OnnxModel;
+}
+
+/** Why a model container could not start (the emulator fails the deploy with it). */
+export class ContainerError extends Error {}
+
+/**
+ * The prediction containers of deployed models. Vertex copies the model's artifactUri for the container
+ * (AIP_STORAGE_URI); here the files are read from the fake GCS and the modelport runtime serves them on
+ * the model's AIP_* routes in this process, so predictions are real.
+ */
+export class ModelServers {
+  private readonly running = new Map<
+    string,
+    Promise<{ server: RunningServer; model: OnnxModel; dir: string; predictRoute: string }>
+  >();
+
+  constructor(
+    private readonly gcs: GcsFake,
+    private readonly workDir: string,
+  ) {}
+
+  async server(source: ContainerSource): Promise<ModelServer> {
+    const key = JSON.stringify(source);
+    let entry = this.running.get(key);
+    if (entry === undefined) {
+      entry = this.start(source);
+      this.running.set(key, entry);
+      entry.catch(() => this.running.delete(key));
+    }
+    const { server, model, predictRoute } = await entry;
+    return { url: server.url, predictRoute, model };
+  }
+
+  /** POSTs `{instances, parameters}` to the container's predict route; returns its JSON answer. */
+  async predict(
+    source: ContainerSource,
+    instances: unknown[],
+    parameters?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const server = await this.server(source);
+    const payload = Buffer.from(
+      JSON.stringify({ instances, ...(parameters === undefined ? {} : { parameters }) }),
+    );
+    return new Promise((resolve, reject) => {
+      const req = request(`${server.url}${server.predictRoute}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': payload.length },
+      });
+      req.once('error', reject);
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON: the container's error text as is
+          }
+          resolve({ status: res.statusCode ?? 500, body });
+        });
+      });
+      req.end(payload);
+    });
+  }
+
+  async stopAll(): Promise<void> {
+    const entries = [...this.running.values()];
+    this.running.clear();
+    await Promise.all(
+      entries.map(async (entry) => {
+        try {
+          const { server, model, dir } = await entry;
+          await server.close(0);
+          await model.close();
+          await rm(dir, { recursive: true, force: true });
+        } catch {
+          // a container that never started has nothing to stop
+        }
+      }),
+    );
+  }
+
+  private async start(source: ContainerSource) {
+    const location = /^gs:\/\/([^/]+)\/?(.*)$/.exec(source.artifactUri);
+    if (location === null)
+      throw new ContainerError(`artifactUri ${source.artifactUri} is not a gs:// location`);
+    const bucket = location[1] as string;
+    const prefix = (location[2] as string).replace(/\/?$/, '/');
+    const objects = this.gcs.list(bucket, prefix === '/' ? '' : prefix);
+    const wanted = source.env['MODELPORT_MODEL']?.split('/').pop();
+    const onnx = objects.find((o) =>
+      wanted === undefined ? o.name.endsWith('.onnx') : o.name.endsWith(`/${wanted}`),
+    );
+    if (onnx === undefined) {
+      throw new ContainerError(
+        `Model server never became ready: no ONNX file${wanted === undefined ? '' : ` named ${wanted}`} under ${source.artifactUri}`,
+      );
+    }
+    const dir = await mkdtemp(join(this.workDir, 'vertex-model-'));
+    const file = join(dir, 'model.onnx');
+    await writeFile(file, onnx.data);
+    const signatureObject = objects.find((o) => o.name.endsWith('/signature.json'));
+    const signature =
+      signatureObject === undefined ? undefined : JSON.parse(signatureObject.data.toString('utf8'));
+    let model: OnnxModel;
+    try {
+      model = await OnnxModel.load(file, {
+        name: source.env['MODELPORT_MODEL_NAME'] ?? 'model',
+        ...(signature === undefined ? {} : { signature }),
+      });
+    } catch (error) {
+      throw new ContainerError(`Model server never became ready: ${(error as Error).message}`);
+    }
+    const server = await startServer({
+      model,
+      port: 0,
+      maxPayloadBytes: Math.max(1, Number(source.env['MODELPORT_MAX_PAYLOAD_MB'] ?? 10)) * MIB,
+      logger: createJsonLogger({ level: 'silent' }),
+      vertex: { healthRoute: source.healthRoute, predictRoute: source.predictRoute },
+    });
+    return { server, model, dir, predictRoute: source.predictRoute };
+  }
+}
