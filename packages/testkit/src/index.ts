@@ -1,3 +1,5 @@
 export * from './contract/provider-contract.js';
 export * from './emulators/aws/index.js';
+export * from './emulators/azure/index.js';
 export * from './emulators/kubernetes/index.js';
+export * from './emulators/gcp/index.js';
