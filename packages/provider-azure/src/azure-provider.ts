@@ -187,7 +187,10 @@ export class AzureProvider implements EndpointProvider {
     const base = { kind, name, provider: this.id };
     const resources = observed.map((o) => ({ type: o.type, name: o.name, state: o.state }));
     if (isBatchJob(manifest)) {
-      const job = observed.find((o) => o.type === RT.batchJob);
+      // The run of this manifest's job (its name carries the hash of what it runs), else the latest one.
+      const wanted = (await this.desired(manifest, ctx)).find((r) => r.type === RT.batchJob)?.name;
+      const jobs = observed.filter((o) => o.type === RT.batchJob);
+      const job = jobs.find((o) => o.name === wanted) ?? jobs[jobs.length - 1];
       if (job === undefined) return { ...base, state: DeploymentState.Absent, message: 'not run', resources };
       const raw = job.raw as {
         name?: string;

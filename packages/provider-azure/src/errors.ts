@@ -47,13 +47,17 @@ const HINTS: Partial<Record<ErrorKind, string>> = {
 export function mapAzureError(error: unknown, what: string): ModelportError {
   if (ModelportError.is(error)) return error;
   const e = (error ?? {}) as RestLike;
-  const code = e.code;
+  // A failed long-running operation arrives as a plain Error: "The long-running operation has failed. <code>. <message>".
+  const lro = /^The long-running operation has failed(?:\. ([A-Za-z]+)\.)?/.exec(e.message ?? '');
+  const code = e.code ?? lro?.[1];
   const kind =
     (code === undefined ? undefined : CODE_KINDS[code]) ??
     (e.name === 'AbortError' ? 'timeout' : kindOfStatus(e.statusCode));
   const message = `${what}: ${e.message ?? String(error)}`;
   const hint = HINTS[kind];
   return new ModelportError(kind, message, {
+    // Provisioning that ended Failed is not transient: applying again would fail the same way.
+    ...(lro === null ? {} : { retryable: kind === 'throttled' }),
     cause: { name: e.name, statusCode: e.statusCode, code },
     details: { statusCode: e.statusCode, code },
     ...(hint === undefined ? {} : { hint }),

@@ -220,9 +220,25 @@ export function trafficOf(endpoint: OnlineEndpoint): TrafficProperties {
 
 export async function createEndpoint(dc: DeploymentContext, action: PlanAction): Promise<void> {
   const s = dc.settings;
-  const current = await getOrUndefined(`read online endpoint ${s.name}`, () =>
-    dc.clients.ml.onlineEndpoints.get(s.resourceGroup, s.workspace, s.name),
-  );
+  const current =
+    action.kind === 'create'
+      ? undefined
+      : await getOrUndefined(`read online endpoint ${s.name}`, () =>
+          dc.clients.ml.onlineEndpoints.get(s.resourceGroup, s.workspace, s.name),
+        );
+  try {
+    await putEndpointFor(dc, action, current);
+  } catch (error) {
+    // An endpoint that this action created and that ended Failed is removed: nothing is left half-made.
+    if (action.kind === 'create' && ModelportError.is(error) && !error.retryable) {
+      await deleteEndpoint(dc).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+async function putEndpointFor(dc: DeploymentContext, action: PlanAction, current: OnlineEndpoint | undefined): Promise<void> {
+  const s = dc.settings;
   await putEndpoint(dc, {
     location: s.location,
     tags: {

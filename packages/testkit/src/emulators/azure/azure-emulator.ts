@@ -586,12 +586,7 @@ export class AzureEmulator {
     if (op === undefined) throw notFound(`operation ${id}`);
     if (Date.now() < op.until) return json(200, { id, name: id, status: 'InProgress' });
     if (op.failure !== undefined) {
-      return json(200, {
-        id,
-        name: id,
-        status: 'Failed',
-        error: { code: 'DeploymentFailed', message: op.failure },
-      });
+      return json(200, { id, name: id, status: 'Failed', error: failureError(op.failure) });
     }
     return json(200, { id, name: id, status: 'Succeeded' });
   }
@@ -606,7 +601,7 @@ export class AzureEmulator {
       });
     }
     if (op.failure !== undefined) {
-      return json(400, { error: { code: 'DeploymentFailed', message: op.failure } });
+      return json(400, { error: failureError(op.failure) });
     }
     if (op.verb === 'Deleting') return json(200);
     const resource = this.resources.get(op.key);
@@ -833,6 +828,14 @@ export class AzureEmulator {
     if (match[1] !== DEFAULT_DATASTORE) return undefined;
     return { container: DATASTORE_CONTAINER, path: decodeURIComponent(match[2] ?? '') };
   }
+}
+
+/** `"QuotaExceeded: not enough quota"` → `{code: QuotaExceeded, message}`; other reasons are DeploymentFailed. */
+function failureError(reason: string): { code: string; message: string } {
+  const match = /^([A-Z][A-Za-z]+): (.*)$/s.exec(reason);
+  return match === null
+    ? { code: 'DeploymentFailed', message: reason }
+    : { code: match[1] as string, message: match[2] as string };
 }
 
 function isWrite(operation: string): boolean {
