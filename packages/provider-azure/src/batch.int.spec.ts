@@ -29,7 +29,9 @@ describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => 
 
   it('runs the iris batch example and writes what the runtime predicts, with the mapped settings', async () => {
     output = join(h.dir, 'out');
-    file = await h.manifest('iris-batch.yaml', 'batch.yaml', [['output: ./batch-output', `output: ${output}`]]);
+    file = await h.manifest('iris-batch.yaml', 'batch.yaml', [
+      ['output: ./batch-output', `output: ${output}`],
+    ]);
     const [outcome] = await h.modelport().apply(file);
     expect(outcome?.result.failed).toEqual([]);
     const deployment = h.emulator.list('batchEndpoints/deployments')[0];
@@ -80,7 +82,9 @@ describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => 
 
 describe('async endpoint emulated by batch jobs', { sequential: true }, () => {
   it('plan refuses async without allowEmulation, with a clear message', async () => {
-    const file = await h.manifest('iris-async.yaml', 'async-refused.yaml', [['allowEmulation: true', 'allowEmulation: false']]);
+    const file = await h.manifest('iris-async.yaml', 'async-refused.yaml', [
+      ['allowEmulation: true', 'allowEmulation: false'],
+    ]);
     const error = await h
       .modelport()
       .plan(file)
@@ -105,7 +109,10 @@ describe('async endpoint emulated by batch jobs', { sequential: true }, () => {
       await new Promise((r) => setTimeout(r, 20));
       result = await h.modelport().asyncResult(handle.id);
     }
-    const reference = await referencePredictions(IRIS_MODEL, (JSON.parse(payload.toString('utf8')) as { instances: number[][] }).instances);
+    const reference = await referencePredictions(
+      IRIS_MODEL,
+      (JSON.parse(payload.toString('utf8')) as { instances: number[][] }).instances,
+    );
     expect(JSON.parse(new TextDecoder().decode(result.body))).toEqual(reference);
     await h.modelport().destroy(file);
     expect(h.emulator.list('batchEndpoints')).toEqual([]);

@@ -28,7 +28,9 @@ describe('ARM long-running operations', { sequential: true }, () => {
       const [applied] = await h.modelport().apply(file);
       expect(applied?.result.failed).toEqual([]);
       const deployment = h.emulator.list('onlineEndpoints/deployments')[0];
-      expect((deployment?.body['properties'] as { provisioningState: string }).provisioningState).toBe('Succeeded');
+      expect((deployment?.body['properties'] as { provisioningState: string }).provisioningState).toBe(
+        'Succeeded',
+      );
       const [destroyed] = await h.modelport().destroy(file);
       expect(destroyed?.result.failed).toEqual([]);
       expect(h.emulator.list('onlineEndpoints')).toEqual([]);

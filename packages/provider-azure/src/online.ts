@@ -237,7 +237,11 @@ export async function createEndpoint(dc: DeploymentContext, action: PlanAction):
   }
 }
 
-async function putEndpointFor(dc: DeploymentContext, action: PlanAction, current: OnlineEndpoint | undefined): Promise<void> {
+async function putEndpointFor(
+  dc: DeploymentContext,
+  action: PlanAction,
+  current: OnlineEndpoint | undefined,
+): Promise<void> {
   const s = dc.settings;
   await putEndpoint(dc, {
     location: s.location,

@@ -32,14 +32,21 @@ function call(
       {
         method,
         ca: emulator.ca,
-        headers: { authorization: 'Bearer x', ...(data === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: 'Bearer x',
+          ...(data === undefined ? {} : { 'content-type': 'application/json' }),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, json: text === '' ? undefined : (JSON.parse(text) as unknown) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            json: text === '' ? undefined : (JSON.parse(text) as unknown),
+          });
         });
       },
     );
@@ -58,16 +65,28 @@ describe('ARM schema validation', () => {
 
   it('accepts a managed online deployment (the discriminated union is loaded without its stray additionalProperties)', () => {
     const validator = new ArmValidator(dir as string);
-    const errors = validator.validate('workspaces_onlineEndpoints_deployments', 'blue', 'Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments', {
-      location: 'eastus',
-      sku: { name: 'Default', capacity: 1 },
-      properties: { endpointComputeType: 'Managed', instanceType: 'Standard_DS2_v2', scaleSettings: { scaleType: 'Default' } },
-    });
+    const errors = validator.validate(
+      'workspaces_onlineEndpoints_deployments',
+      'blue',
+      'Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments',
+      {
+        location: 'eastus',
+        sku: { name: 'Default', capacity: 1 },
+        properties: {
+          endpointComputeType: 'Managed',
+          instanceType: 'Standard_DS2_v2',
+          scaleSettings: { scaleType: 'Default' },
+        },
+      },
+    );
     expect(errors).toEqual([]);
   });
 
   it('answers 400 to a body that breaks the schema, and records it', async () => {
-    const reply = await call('PUT', `${WS}/onlineEndpoints/bad${API}`, { location: 'eastus', properties: { authMode: 'Password' } });
+    const reply = await call('PUT', `${WS}/onlineEndpoints/bad${API}`, {
+      location: 'eastus',
+      properties: { authMode: 'Password' },
+    });
     expect(reply.status).toBe(400);
     expect(reply.json).toMatchObject({ error: { code: 'InvalidRequestContent' } });
     expect(emulator.violations).toHaveLength(1);
@@ -94,7 +113,10 @@ describe('faults and state', () => {
   });
 
   it('walks an endpoint Creating → Succeeded through Azure-AsyncOperation', async () => {
-    const put = await call('PUT', `${WS}/onlineEndpoints/walk${API}`, { location: 'eastus', properties: { authMode: 'Key' } });
+    const put = await call('PUT', `${WS}/onlineEndpoints/walk${API}`, {
+      location: 'eastus',
+      properties: { authMode: 'Key' },
+    });
     expect(put.status).toBe(201);
     expect(put.json).toMatchObject({ properties: { provisioningState: 'Creating' } });
     const operation = String(put.headers['azure-asyncoperation']);
