@@ -452,7 +452,11 @@ async function download(dc: DeploymentContext, uri: string, localDir: string): P
 export function batchStatus(
   observed: ObservedResource[],
 ): Pick<DeploymentStatus, 'state' | 'message' | 'details'> {
-  const job = observed.find((o) => o.type === RT.batchJob);
+  // The latest run stands for the deployment (an older one stays until a successful apply replaces it).
+  const created = (o: ObservedResource) =>
+    Number((o.raw as Job | undefined)?.createTime?.seconds ?? 0) * 1e9 +
+    ((o.raw as Job | undefined)?.createTime?.nanos ?? 0);
+  const job = observed.filter((o) => o.type === RT.batchJob).sort((a, b) => created(b) - created(a))[0];
   if (job === undefined) return { state: DeploymentState.Absent, message: 'not deployed' };
   const raw = job.raw as Job;
   return {

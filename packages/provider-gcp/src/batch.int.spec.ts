@@ -1,0 +1,143 @@
+// BatchJob as a Vertex AI batch prediction job, and async endpoints emulated through batch prediction,
+// against the emulator: the input folder is uploaded, the job runs the model, the predictions come back.
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { referencePredictions } from '@modelport/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Harness } from './testing/harness.js';
+import { IRIS_MODEL, ROOT, startHarness } from './testing/harness.js';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+const lines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
+
+describe('batch prediction', { sequential: true }, () => {
+  let manifest: string;
+
+  it("runs the iris batch job and downloads predictions equal to the runtime's", async () => {
+    manifest = await h.manifest('iris-batch.yaml', 'batch.yaml', [
+      ['output: ./vertex-output', `output: ${join(h.dir, 'out')}`],
+    ]);
+    const [outcome] = await h.modelport().apply(manifest);
+    expect(outcome?.result.failed).toEqual([]);
+    const [job] = [...h.emulator.batchJobs.values()];
+    expect(job).toMatchObject({
+      state: 'JOB_STATE_SUCCEEDED',
+      inputConfig: { instancesFormat: 'jsonl' },
+      dedicatedResources: {
+        machineSpec: { machineType: 'n1-standard-4' },
+        startingReplicaCount: 2,
+        maxReplicaCount: 2,
+      },
+      manualBatchTuningParameters: { batchSize: 64 },
+    });
+    expect((await readdir(join(h.dir, 'out'))).sort()).toEqual([
+      'errors_00001.jsonl',
+      'predictions_00001.jsonl',
+    ]);
+    const out = lines(await readFile(join(h.dir, 'out/predictions_00001.jsonl'), 'utf8')) as {
+      instance: unknown;
+      prediction: unknown;
+    }[];
+    const instances = lines(await readFile(join(ROOT, 'examples/iris/batch-input/flowers.jsonl'), 'utf8'));
+    expect(out.map((o) => o.instance)).toEqual(instances);
+    expect({ predictions: out.map((o) => o.prediction) }).toEqual(
+      await referencePredictions(IRIS_MODEL, instances),
+    );
+    const [status] = await h.modelport().status(manifest);
+    expect(status?.state).toBe('succeeded');
+  });
+
+  it('an unchanged re-apply does not run the job again (zero writes)', async () => {
+    const writes = h.emulator.writeCalls();
+    const [again] = await h.modelport().apply(manifest);
+    expect(again?.result.executions).toBe(0);
+    expect(h.emulator.writeCalls()).toBe(writes);
+  });
+
+  it('a failed job is reported, and the next apply runs it again', async () => {
+    const changed = await h.manifest('iris-batch.yaml', 'batch2.yaml', [
+      ['output: ./vertex-output', `output: ${join(h.dir, 'out2')}`],
+      ['miniBatchSize: 64', 'miniBatchSize: 16'],
+    ]);
+    h.emulator.faults.failJob(
+      'iris-vertex-batch',
+      'The replica workerpool0-0 exited with a non-zero status of 1.',
+    );
+    const [failed] = await h.modelport().apply(changed);
+    expect(failed?.result.failed[0]?.error.message).toContain('non-zero status');
+    const [status] = await h.modelport().status(changed);
+    expect(status?.state).toBe('failed');
+    const [rerun] = await h.modelport().apply(changed);
+    expect(rerun?.result.failed).toEqual([]);
+    expect((await h.modelport().status(changed))[0]?.state).toBe('succeeded');
+  });
+
+  it('destroy deletes the jobs, the model, the uploaded input and the model folder', async () => {
+    await h.modelport().destroy(manifest);
+    expect(h.emulator.batchJobs.size).toBe(0);
+    expect(h.emulator.models.size).toBe(0);
+    expect(
+      h.emulator.gcs
+        .list('modelport-examples-artifacts', 'modelport/iris-vertex-batch/')
+        .filter((o) => !o.name.includes('/batch-output/')),
+    ).toEqual([]);
+  });
+});
+
+describe('async endpoints, emulated by batch prediction', { sequential: true }, () => {
+  it('plans the model only, and says the mode is emulated', async () => {
+    const manifest = await h.manifest('iris-async.yaml', 'async.yaml');
+    const [plan] = await h.modelport().plan(manifest);
+    expect(plan?.actions.map((a) => a.type)).toEqual(['gcs:ModelFolder', 'vertex:Model']);
+    expect(plan?.diagnostics.map((d) => `${d.severity} ${d.message}`)).toContainEqual(
+      expect.stringMatching(/^warning .*no native async endpoint.*batch prediction job/),
+    );
+  });
+
+  it('refuses async without spec.async.allowEmulation, saying how to allow it', async () => {
+    const refused = await h.manifest('iris-async.yaml', 'refused.yaml', [
+      ['allowEmulation: true', 'allowEmulation: false'],
+    ]);
+    const error = await h
+      .modelport()
+      .plan(refused)
+      .catch((e: unknown) => e);
+    expect(String((error as Error).message)).toMatch(/allowEmulation/);
+  });
+
+  it("invoke --async runs a batch prediction job; its result equals the runtime's predictions", async () => {
+    const manifest = await h.manifest('iris-async.yaml', 'async.yaml');
+    expect((await h.modelport().apply(manifest))[0]?.result.ok).toBe(true);
+    const payload = await readFile(join(ROOT, 'examples/iris/payload.json'));
+    const handle = await h
+      .modelport()
+      .invokeAsync(manifest, { body: payload, contentType: 'application/json' });
+    expect(handle.id).toMatch(/^gcp\/iris-async\/modelport-examples~us-central1~\d+$/);
+    let result = await h.modelport().asyncResult(handle.id);
+    for (let i = 0; i < 100 && (result.state === 'queued' || result.state === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      result = await h.modelport().asyncResult(handle.id);
+    }
+    expect(result.state).toBe('succeeded');
+    const expected = await referencePredictions(
+      IRIS_MODEL,
+      (JSON.parse(payload.toString()) as { instances: unknown[] }).instances,
+    );
+    expect(JSON.parse(Buffer.from(result.body ?? []).toString('utf8'))).toEqual(expected);
+    await h.modelport().destroy(manifest);
+    expect(h.emulator.models.size).toBe(0);
+  });
+});
