@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 
 import * as asyncPayload from './async-payload.mjs';
 import * as aws from './aws.mjs';
+import * as azure from './azure.mjs';
 import * as batch from './batch.mjs';
 import * as edge from './edge.mjs';
 import * as foundation from './foundation.mjs';
@@ -27,7 +28,7 @@ import { judge, markdownTable, textTable } from './report.mjs';
  * @property {(message: string) => void} log progress line on stderr
  */
 
-const GROUPS = [foundation, realtime, batch, asyncPayload, aws, edge];
+const GROUPS = [foundation, realtime, batch, asyncPayload, aws, azure, edge];
 const USAGE = `usage: node bench/run.mjs [--only <group>[,<group>...]] [--quick] [--markdown] [--rounds <n>] [--out <file>]
 groups: ${GROUPS.map((g) => g.name).join(', ')}
   --only      run these groups only (repeatable or comma-separated)
