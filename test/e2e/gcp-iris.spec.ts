@@ -1,0 +1,159 @@
+// The done-when of the GCP provider, through the built CLI: the iris example deploys to the emulated
+// Vertex AI as an endpoint (then a canary update), as a batch prediction job and as an async endpoint
+// emulated by batch prediction (one multi-document file); `modelport invoke` and `result` answer what the
+// local provider answers, and the batch predictions equal the local batch runner's.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VertexEmulator, VertexObject } from '@modelport/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gcpEnv, gcpManifest, runGcpCli, startVertex } from './gcp-helpers.js';
+import type { Workspace } from './helpers.js';
+import { cliEnv, createWorkspace, IRIS_DIR, writeManifest } from './helpers.js';
+
+const PAYLOAD = join(IRIS_DIR, 'payload.json');
+const ENDPOINT = 'projects/modelport-examples/locations/us-central1/endpoints/iris';
+
+let emulator: VertexEmulator;
+let ws: Workspace;
+let env: NodeJS.ProcessEnv;
+let gcpFile: string;
+let canaryFile: string;
+let localEndpoint: string;
+let localBatch: string;
+
+function body(stdout: string): unknown {
+  return (JSON.parse(stdout) as { body: unknown }).body;
+}
+
+async function multiDoc(file: string, timeoutSeconds: string): Promise<string> {
+  const docs = [
+    await gcpManifest('iris-endpoint.yaml', join(ws.dir, `endpoint-${timeoutSeconds}.yaml`), [
+      ['bakeTimeSeconds: 300', 'bakeTimeSeconds: 1'],
+      ['timeoutSeconds: 30', `timeoutSeconds: ${timeoutSeconds}`],
+    ]),
+    await gcpManifest('iris-batch.yaml', join(ws.dir, 'batch.yaml'), [
+      ['output: ./vertex-output', `output: ${join(ws.dir, 'vertex-output')}`],
+    ]),
+    await gcpManifest('iris-async.yaml', join(ws.dir, 'async.yaml')),
+  ];
+  await writeFile(file, (await Promise.all(docs.map((d) => readFile(d, 'utf8')))).join('\n---\n'));
+  return file;
+}
+
+const lines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
+
+beforeAll(async () => {
+  emulator = await startVertex();
+  ws = await createWorkspace('gcp-iris');
+  env = gcpEnv(emulator, ws.stateDir);
+  gcpFile = await multiDoc(join(ws.dir, 'iris-gcp.yaml'), '30');
+  canaryFile = await multiDoc(join(ws.dir, 'iris-gcp-canary.yaml'), '20');
+  localEndpoint = await writeManifest(join(ws.dir, 'local-endpoint.yaml'), 'endpoint', [
+    [/name: iris$/m, `name: iris-local-gcp-${process.pid}`],
+  ]);
+  localBatch = await writeManifest(join(ws.dir, 'local-batch.yaml'), 'batch', [
+    ['input: ./batch-input', `input: ${join(IRIS_DIR, 'batch-input')}`],
+    ['output: ./batch-output', `output: ${join(ws.dir, 'local-output')}`],
+  ]);
+  ws.track(localEndpoint);
+});
+
+afterAll(async () => {
+  await ws?.cleanup();
+  await emulator?.stop();
+});
+
+describe('the iris example on emulated Vertex AI, against the local provider', { sequential: true }, () => {
+  let local: unknown;
+
+  it('the local provider answers the payload (the reference)', async () => {
+    const applied = await runGcpCli(['apply', localEndpoint, '--yes'], cliEnv(ws.stateDir));
+    expect(applied.code, applied.stderr).toBe(0);
+    const invoked = await runGcpCli(
+      ['--output', 'json', 'invoke', localEndpoint, '-f', PAYLOAD],
+      cliEnv(ws.stateDir),
+    );
+    expect(invoked.code, invoked.stderr).toBe(0);
+    local = body(invoked.stdout);
+    expect(local).toMatchObject({ predictions: expect.any(Array) });
+  });
+
+  it('applies the endpoint, the batch prediction job and the async endpoint from one file', async () => {
+    const applied = await runGcpCli(['apply', gcpFile, '--yes'], env);
+    expect(applied.code, applied.stderr + applied.stdout).toBe(0);
+    expect((emulator.endpoints.get(ENDPOINT)?.['deployedModels'] as VertexObject[]).length).toBe(1);
+    expect([...emulator.batchJobs.values()].map((j) => j['state'])).toEqual(['JOB_STATE_SUCCEEDED']);
+    // The endpoint's model, the batch job's and the async endpoint's.
+    expect(emulator.models.size).toBe(3);
+    emulator.assertNoViolations();
+  });
+
+  it('invoke answers what the local provider answers', async () => {
+    const invoked = await runGcpCli(
+      ['--output', 'json', 'invoke', gcpFile, '--name', 'iris', '-f', PAYLOAD],
+      env,
+    );
+    expect(invoked.code, invoked.stderr).toBe(0);
+    expect(body(invoked.stdout)).toEqual(local);
+  });
+
+  it('a canary update shifts the traffic to the new model, which answers the same', async () => {
+    const splits: Record<string, number>[] = [];
+    const stop = emulator.faults.onCall((call, phase) => {
+      if (phase === 'after' && call.method === 'UpdateEndpoint')
+        splits.push({ ...(emulator.endpoints.get(ENDPOINT)?.['trafficSplit'] as Record<string, number>) });
+    });
+    const applied = await runGcpCli(['apply', canaryFile, '--yes'], env);
+    stop();
+    expect(applied.code, applied.stderr + applied.stdout).toBe(0);
+    expect(splits.map((s) => Object.values(s).sort((a, b) => a - b))).toEqual([[20, 80], [100]]);
+    expect((emulator.endpoints.get(ENDPOINT)?.['deployedModels'] as VertexObject[]).length).toBe(1);
+    const invoked = await runGcpCli(
+      ['--output', 'json', 'invoke', canaryFile, '--name', 'iris', '-f', PAYLOAD],
+      env,
+    );
+    expect(invoked.code, invoked.stderr).toBe(0);
+    expect(body(invoked.stdout)).toEqual(local);
+  });
+
+  it('async: invoke --async prints an id, and `result <id>` (with nothing else) gives the same predictions', async () => {
+    const queued = await runGcpCli(
+      ['invoke', canaryFile, '--name', 'iris-async', '--async', '-f', PAYLOAD],
+      env,
+    );
+    expect(queued.code, queued.stderr).toBe(0);
+    const id = queued.stdout.trim();
+    expect(id).toMatch(/^gcp\/iris-async\/modelport-examples~us-central1~\d+$/);
+    const result = await runGcpCli(['--output', 'json', 'result', id, '--wait', '30'], env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(body(result.stdout)).toEqual(local);
+  });
+
+  it('the batch prediction job predicted what the local batch runner writes', async () => {
+    const ran = await runGcpCli(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
+    expect(ran.code, ran.stderr).toBe(0);
+    const vertex = lines(
+      await readFile(join(ws.dir, 'vertex-output', 'predictions_00001.jsonl'), 'utf8'),
+    ) as { prediction: unknown }[];
+    const mine = lines(await readFile(join(ws.dir, 'local-output', 'flowers.jsonl.out'), 'utf8'));
+    expect(vertex.map((l) => l.prediction)).toEqual(mine);
+  });
+
+  it('re-applying makes no write call; destroy removes every deployment', async () => {
+    const writes = emulator.writeCalls();
+    const again = await runGcpCli(['apply', canaryFile, '--yes'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(emulator.writeCalls()).toBe(writes);
+    const destroyed = await runGcpCli(['destroy', canaryFile, '--yes'], env);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    expect(emulator.endpoints.size + emulator.models.size).toBe(0);
+    expect(
+      [...emulator.batchJobs.values()].filter((j) => !String(j['displayName']).includes('-async-')),
+    ).toEqual([]);
+    emulator.assertNoViolations();
+  });
+});
