@@ -269,6 +269,18 @@ async function observeJobs(dc: DeploymentContext): Promise<ObservedResource[]> {
 }
 
 export async function createBatchEndpoint(dc: DeploymentContext, action: PlanAction): Promise<void> {
+  try {
+    await putBatchEndpoint(dc, action);
+  } catch (error) {
+    // A batch endpoint this action created that ended Failed is removed: nothing is left half-made.
+    if (action.kind === 'create' && ModelportError.is(error) && !error.retryable) {
+      await deleteBatchEndpoint(dc).catch(() => undefined);
+    }
+    throw error;
+  }
+}
+
+async function putBatchEndpoint(dc: DeploymentContext, action: PlanAction): Promise<void> {
   const s = dc.settings;
   await call(`create batch endpoint ${s.name}`, () =>
     dc.clients.ml.batchEndpoints.beginCreateOrUpdateAndWait(

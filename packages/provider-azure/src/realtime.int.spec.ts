@@ -2,6 +2,7 @@
 // (HTTPS, bearer tokens), every PUT checked against the official ARM schema, blobs in azurite.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ModelportError } from '@modelport/core';
 import { referencePredictions } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './testing/harness.js';
@@ -98,6 +99,55 @@ describe('Azure ML online endpoint (emulated)', { sequential: true }, () => {
     const [status] = await h.modelport().status(file);
     expect(status?.state).toBe('ready');
     expect(status?.url).toMatch(/\/score$/);
+  });
+
+  it('canary: canaryPercent to the new deployment first, then promoted to 100', async () => {
+    const seen: Record<string, number>[] = [];
+    const stop = h.emulator.faults.onCall((call, phase) => {
+      if (call.operation === 'PUT onlineEndpoints' && phase === 'after') {
+        const props = h.emulator.find('onlineEndpoints', 'iris')?.body['properties'] as {
+          traffic: Record<string, number>;
+        };
+        seen.push({ ...props.traffic });
+      }
+    });
+    const canary = await h.manifest('iris-online.yaml', 'iris-canary.yaml', [
+      ['timeoutSeconds: 30', 'timeoutSeconds: 25'],
+      ['strategy: blue-green', 'strategy: canary\n    canaryPercent: 20'],
+    ]);
+    const [outcome] = await h.modelport().apply(canary);
+    stop();
+    expect(outcome?.result.failed).toEqual([]);
+    expect(seen.map((t) => Object.values(t).sort((a, b) => a - b))).toEqual([[20, 80], [100]]);
+    const [live] = h.emulator.list('onlineEndpoints/deployments').map((d) => d.name);
+    expect(seen[1]).toEqual({ [live as string]: 100 });
+    expect(seen[0]?.[live as string]).toBe(20);
+  });
+
+  it('invoke checks the payload limit before sending, and maps a model error (424)', async () => {
+    const calls = h.emulator.totalCalls();
+    const big = await h
+      .modelport()
+      .invoke(file, { body: new Uint8Array(1.2 * 1024 * 1024), contentType: 'application/json' })
+      .then(
+        () => undefined,
+        (e: unknown) => e as ModelportError,
+      );
+    expect(big?.kind).toBe('invalidInput');
+    expect(big?.message).toMatch(/above the 1 MB/);
+    expect(h.emulator.totalCalls()).toBe(calls);
+    const bad = await h
+      .modelport()
+      .invoke(file, {
+        body: new TextEncoder().encode('{"instances": "nope"}'),
+        contentType: 'application/json',
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e as ModelportError,
+      );
+    expect(bad?.kind).toBe('unavailable');
+    expect(bad?.message).toMatch(/424/);
   });
 
   it('destroy removes everything, autoscale included', async () => {

@@ -524,10 +524,9 @@ export class AzureEmulator {
       const endpoint = this.resources.get(key.slice(0, key.lastIndexOf('/deployments/')));
       const props = (endpoint?.body['properties'] ?? {}) as Record<string, unknown>;
       const live = Number((props['traffic'] as Record<string, number> | undefined)?.[name] ?? 0);
-      const mirror = Number((props['mirrorTraffic'] as Record<string, number> | undefined)?.[name] ?? 0);
-      if (live > 0 || mirror > 0) {
+      if (live > 0) {
         throw badRequest(
-          `Deployment ${name} has ${live}% traffic and ${mirror}% mirror traffic; set them to 0 before deleting it.`,
+          `Deployment ${name} has ${live}% of the traffic; set it to 0 before deleting it.`,
           'UserError',
         );
       }
@@ -694,12 +693,11 @@ export class AzureEmulator {
     }
     if (kind === 'onlineEndpoints') {
       const traffic = (properties['traffic'] ?? {}) as Record<string, number>;
-      const mirror = (properties['mirrorTraffic'] ?? {}) as Record<string, number>;
       const sum = Object.values(traffic).reduce((a, b) => a + b, 0);
       if (Object.keys(traffic).length > 0 && sum !== 100 && sum !== 0) {
         throw badRequest(`Traffic values need to sum to 100 (they sum to ${sum}).`, 'UserError');
       }
-      for (const [deployment, value] of [...Object.entries(traffic), ...Object.entries(mirror)]) {
+      for (const [deployment, value] of Object.entries(traffic)) {
         if (value === 0) continue;
         const dep = this.resources.get(`${key}/deployments/${deployment.toLowerCase()}`);
         if (dep === undefined)
@@ -710,12 +708,6 @@ export class AzureEmulator {
             `Deployment ${deployment} is ${String(state)}; only a Succeeded deployment can take traffic.`,
             'UserError',
           );
-        }
-      }
-      for (const [deployment, value] of Object.entries(mirror)) {
-        if (value > 50) throw badRequest(`Mirror traffic of ${deployment} is above 50%.`, 'UserError');
-        if (value > 0 && (traffic[deployment] ?? 0) > 0) {
-          throw badRequest(`Deployment ${deployment} cannot take both live and mirror traffic.`, 'UserError');
         }
       }
     }
@@ -737,7 +729,6 @@ export class AzureEmulator {
       props['scoringUri'] = `${this.baseUrl}/score/${ws}/${name}/score`;
       props['swaggerUri'] = `${this.baseUrl}/score/${ws}/${name}/swagger.json`;
       props['traffic'] ??= {};
-      props['mirrorTraffic'] ??= {};
       props['keys'] = null;
       props['_keys'] = old['_keys'] ?? { primaryKey: key(), secondaryKey: key() };
     }

@@ -10,14 +10,12 @@ export const SCORING_LIMIT_BYTES = 1.5 * 1024 * 1024;
 
 /**
  * The data plane of managed online endpoints: `POST <scoringUri>` with a key (or an AML token) as bearer,
- * routed by the endpoint's traffic map (or the `azureml-model-deployment` header), copied to mirror
- * deployments, and answered by the deployment's model server. As Azure documents: a non-200 answer of the
+ * routed by the endpoint's traffic map (or the `azureml-model-deployment` header) and answered by the
+ * deployment's model server (api-version 2022-10-01 has no mirror traffic). As Azure documents: a non-200 answer of the
  * model container comes back as 424, a request over the deployment's requestTimeout as 408, and more
  * requests than the instances take at once as 429.
  */
 export class Scoring {
-  /** Requests per deployment that mirror traffic copied (a shadow deployment's load). */
-  readonly mirrored = new Map<string, number>();
   /** Requests each deployment answered. */
   readonly served = new Map<string, number>();
   private readonly inFlight = new Map<string, number>();
@@ -59,15 +57,6 @@ export class Scoring {
       throw new ArmError(404, 'NotFound', `Deployment ${chosen} not found on endpoint ${endpointName}.`);
     }
     const contentType = String(req.headers['content-type'] ?? 'application/json');
-    for (const [name, percent] of Object.entries((props['mirrorTraffic'] ?? {}) as Record<string, number>)) {
-      if (percent > 0 && Math.random() * 100 < percent) {
-        const shadow = this.emulator.find('onlineEndpoints/deployments', name);
-        if (shadow !== undefined) {
-          this.mirrored.set(name, (this.mirrored.get(name) ?? 0) + 1);
-          void this.forward(shadow, body, contentType).catch(() => undefined);
-        }
-      }
-    }
     const answer = await this.forward(deployment, body, contentType);
     return { status: answer.status, headers: { 'azureml-model-deployment': deployment.name }, raw: answer };
   }
