@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { DesiredResource, LoadedManifest, ObservedResource, PlanAction } from '@modelport/core';
-import { DeploymentState, ModelportError, resourceKey, specHash, uriScheme } from '@modelport/core';
+import { DeploymentState, ModelportError, specHash, uriScheme } from '@modelport/core';
 import { datastoreContainer, deletePrefix } from './datastore.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { call, getOrUndefined, listAll } from './errors.js';
@@ -256,10 +256,6 @@ export async function deleteEnvironment(dc: DeploymentContext, name: string): Pr
   await getOrUndefined(`delete environment ${name}`, () =>
     dc.clients.ml.environmentVersions.delete(s.resourceGroup, s.workspace, container, version),
   );
-}
-
-export function keyOf(resource: DesiredResource): string {
-  return resourceKey(resource);
 }
 
 async function sha256File(path: string): Promise<string> {

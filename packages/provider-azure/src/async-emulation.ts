@@ -6,7 +6,6 @@ import type { AzureClients } from './client-factory.js';
 import { datastoreContainer } from './datastore.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
-import { RT } from './resource-types.js';
 import type { AzureSettings } from './settings.js';
 import { DATASTORE_PREFIX, datastoreUri, resourceTags } from './settings.js';
 
@@ -122,8 +121,6 @@ export function asyncDeploymentOf(observedName: string | undefined): string {
   }
   return observedName.split('/')[1] ?? '';
 }
-
-export const ASYNC_TYPES = [RT.batchEndpoint, RT.batchDeployment] as const;
 
 async function collect(body: AsyncIterable<Uint8Array> | Uint8Array): Promise<Buffer> {
   if (body instanceof Uint8Array) return Buffer.from(body);

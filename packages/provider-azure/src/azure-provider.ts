@@ -103,7 +103,7 @@ export class AzureProvider implements EndpointProvider {
           hint: 'set spec.async.allowEmulation: true to run each request as a batch job, or use mode: realtime',
         });
       }
-      return batchInfrastructure(manifest, dc.settings, source, image, {
+      return batchInfrastructure(dc.settings, source, image, {
         ...(spec.async.maxRetries === undefined ? {} : { maxRetries: spec.async.maxRetries }),
       });
     }

@@ -81,7 +81,6 @@ interface BatchSpec {
  * the job) and by async endpoints emulated through batch jobs (one job per request).
  */
 export function batchInfrastructure(
-  manifest: LoadedManifest,
   s: AzureSettings,
   source: ModelSource,
   image: string,
@@ -129,7 +128,6 @@ export function batchInfrastructure(
     immutable: Object.keys(props),
     dependsOn: [resourceKey(endpoint), resourceKey(model), resourceKey(env)],
   };
-  void manifest;
   return [model, env, endpoint, deployment];
 }
 
@@ -155,7 +153,7 @@ export function batchJobResources(
       hint: 'use batch-endpoint',
     });
   }
-  const infra = batchInfrastructure(manifest, s, source, image, batch);
+  const infra = batchInfrastructure(s, source, image, batch);
   const deployment = infra[infra.length - 1] as DesiredResource;
   const properties: JobProperties = {
     deployment: deployment.name.split('/')[1] ?? '',

@@ -352,7 +352,7 @@ export class AzureEmulator {
       case 'GET':
         return json(200, this.view(this.get(path, kind, name)));
       case 'PUT':
-        return this.put(path, kind, name, parseJson(raw), workspaceId);
+        return this.put(path, kind, name, parseJson(raw));
       case 'PATCH':
         return this.patch(path, kind, name, parseJson(raw));
       case 'DELETE':
@@ -433,7 +433,6 @@ export class AzureEmulator {
     kind: string,
     name: string,
     body: Record<string, unknown>,
-    workspaceId: string,
   ): Promise<ArmReply> {
     const schema = SCHEMA_OF[kind];
     if (schema === undefined) throw new ArmError(404, 'InvalidResourceType', `no resource type ${kind}`);
@@ -458,7 +457,7 @@ export class AzureEmulator {
       );
     }
     const properties = { ...((body['properties'] as Record<string, unknown> | undefined) ?? {}) };
-    await this.checkPut(kind, path, name, properties, body, workspaceId);
+    await this.checkPut(kind, path, name, properties, body);
     const stored: Record<string, unknown> = {
       ...body,
       id: path,
@@ -644,7 +643,6 @@ export class AzureEmulator {
     name: string,
     properties: Record<string, unknown>,
     body: Record<string, unknown>,
-    workspaceId: string,
   ): Promise<void> {
     const key = path.toLowerCase();
     if (kind.endsWith('/deployments') || kind.endsWith('/versions')) {
@@ -711,7 +709,6 @@ export class AzureEmulator {
         }
       }
     }
-    void workspaceId;
   }
 
   /** Fields the service sets: scoring URIs, keys, defaults. */
