@@ -50,6 +50,33 @@ describe('Azure faults (emulated)', { sequential: true }, () => {
     expect(plan[0]?.actions.every((a) => a.kind === 'noop')).toBe(true);
   });
 
+  it('a canary that is unhealthy after its bake time: traffic rolled back, the canary removed', async () => {
+    const endpoint = () => h.emulator.find('onlineEndpoints', 'faulty');
+    const before = structuredClone((endpoint()?.body['properties'] as { traffic: unknown }).traffic);
+    const old = h.emulator.list('onlineEndpoints/deployments').map((d) => d.name);
+    const canary = await h.manifest('iris-online.yaml', 'iris-canary.yaml', [
+      [/name: iris$/m, 'name: faulty'],
+      ['timeoutSeconds: 30', 'timeoutSeconds: 12'],
+      ['strategy: blue-green', 'strategy: canary\n    canaryPercent: 10'],
+    ]);
+    // The canary takes its 10 %, then crashes during the bake.
+    const stop = h.emulator.faults.onCall((call, phase) => {
+      if (call.operation !== 'PUT onlineEndpoints' || phase !== 'after') return;
+      const traffic = (endpoint()?.body['properties'] as { traffic: Record<string, number> }).traffic;
+      const fresh = Object.keys(traffic).find((d) => !old.includes(d) && traffic[d] === 10);
+      const deployment =
+        fresh === undefined ? undefined : h.emulator.find('onlineEndpoints/deployments', fresh);
+      if (deployment !== undefined)
+        (deployment.body['properties'] as Record<string, unknown>)['provisioningState'] = 'Failed';
+    });
+    const [outcome] = await h.modelport().apply(canary);
+    stop();
+    expect(outcome?.result.ok).toBe(false);
+    expect(outcome?.result.failed[0]?.error.message).toMatch(/canary deployment .* is Failed/);
+    expect((endpoint()?.body['properties'] as { traffic: unknown }).traffic).toEqual(before);
+    expect(h.emulator.list('onlineEndpoints/deployments').map((d) => d.name)).toEqual(old);
+  });
+
   it('destroy after the faults leaves nothing', async () => {
     const [outcome] = await h.modelport().destroy(file);
     expect(outcome?.result.failed).toEqual([]);

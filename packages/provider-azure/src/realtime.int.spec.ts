@@ -6,7 +6,14 @@ import type { ModelportError } from '@modelport/core';
 import { referencePredictions } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './testing/harness.js';
-import { IRIS_MODEL, ROOT, startHarness } from './testing/harness.js';
+import {
+  IRIS_MODEL,
+  RESOURCE_GROUP,
+  ROOT,
+  startHarness,
+  SUBSCRIPTION,
+  WORKSPACE,
+} from './testing/harness.js';
 
 let h: Harness;
 const payload = JSON.parse(await readFile(join(ROOT, 'examples/iris/payload.json'), 'utf8')) as {
@@ -93,6 +100,17 @@ describe('Azure ML online endpoint (emulated)', { sequential: true }, () => {
     expect(after[0]).not.toBe(before[0]);
     expect((await invoke(changed)).servedBy).toBe(after[0]);
     expect((await h.modelport().plan(changed))[0]?.actions.every((a) => a.kind === 'noop')).toBe(true);
+  });
+
+  it('list finds the managed endpoint in the workspace by its tags', async () => {
+    const found = await h.modelport().list({
+      provider: 'azure',
+      extensions: {
+        azure: { subscriptionId: SUBSCRIPTION, resourceGroup: RESOURCE_GROUP, workspace: WORKSPACE },
+      },
+    });
+    expect(found.map((d) => `${d.kind} ${d.name} ${d.state}`)).toEqual(['Endpoint iris ready']);
+    expect(found[0]?.url).toMatch(/\/score$/);
   });
 
   it('status reports the endpoint ready with its scoring URI and traffic', async () => {
