@@ -96,7 +96,7 @@ function rawScript(mods, cloud, endpoints) {
   const model = readFileSync(MODEL);
   return async () => {
     for (const endpoint of endpoints) {
-      const tags = { 'modelport.dev/managed-by': 'raw-script', 'modelport.dev/name': endpoint };
+      const tags = { 'modelport.dev.managed-by': 'raw-script', 'modelport.dev.name': endpoint };
       const path = `raw/${endpoint}/model.onnx`;
       await blobs.getBlockBlobClient(path).uploadData(model);
       await client.modelVersions.createOrUpdate(RESOURCE_GROUP, WORKSPACE, endpoint, '1', {

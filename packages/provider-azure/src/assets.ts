@@ -8,7 +8,7 @@ import type { DeploymentContext } from './deployment-context.js';
 import { call, getOrUndefined, listAll } from './errors.js';
 import { RT } from './resource-types.js';
 import type { AzureSettings } from './settings.js';
-import { DATASTORE_PREFIX, datastoreUri, isOurs, resourceTags, workspaceId } from './settings.js';
+import { AZURE_TAGS, DATASTORE_PREFIX, datastoreUri, isOurs, resourceTags, workspaceId } from './settings.js';
 
 export const SERVING_IMAGE_REPOSITORY = 'modelport-serving';
 export const SERVING_IMAGE_TAG = '0.1.0';
@@ -152,7 +152,7 @@ export async function observeModels(dc: DeploymentContext): Promise<ObservedReso
       type: RT.model,
       name: `${s.name}/${v.name ?? ''}`,
       properties: { modelUri: v.properties.modelUri, modelType: v.properties.modelType },
-      specHash: v.properties.tags?.['modelport.dev/spec-hash'] ?? undefined,
+      specHash: v.properties.tags?.[AZURE_TAGS.specHash] ?? undefined,
       managed: true,
       state: DeploymentState.Ready,
       raw: v,
@@ -181,7 +181,7 @@ export async function observeEnvironments(dc: DeploymentContext): Promise<Observ
             scoringRoute: route(config?.scoringRoute),
           },
         },
-        specHash: v.properties.tags?.['modelport.dev/spec-hash'] ?? undefined,
+        specHash: v.properties.tags?.[AZURE_TAGS.specHash] ?? undefined,
         managed: true,
         state: DeploymentState.Ready,
         raw: v,

@@ -44,7 +44,7 @@ export async function invokeAsyncEmulated(
     deployment,
     datastoreUri(s, `${prefix}/input/`),
     datastoreUri(s, `${prefix}/output/`),
-    { ...resourceTags(s, 'async-request'), 'modelport.dev/async-request': run },
+    { ...resourceTags(s, 'async-request'), 'modelport.dev.async-request': run },
   );
   const ref: AsyncRef = {
     sub: s.subscriptionId,

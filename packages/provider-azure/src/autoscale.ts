@@ -1,11 +1,11 @@
 import type { AutoscaleSettingResource, ScaleRule } from '@azure/arm-monitor';
 import type { DesiredResource, LoadedEndpoint, ObservedResource, PlanAction } from '@modelport/core';
-import { DeploymentState, ModelportError, TAGS, resourceKey } from '@modelport/core';
+import { DeploymentState, ModelportError, resourceKey } from '@modelport/core';
 import type { DeploymentContext } from './deployment-context.js';
 import { call, getOrUndefined } from './errors.js';
 import { RT } from './resource-types.js';
 import type { AzureSettings } from './settings.js';
-import { isOurs, resourceTags, workspaceId } from './settings.js';
+import { AZURE_TAGS, isOurs, resourceTags, workspaceId } from './settings.js';
 
 /** An autoscale setting as compared (read back in the same shape). */
 export interface AutoscaleProperties {
@@ -86,7 +86,7 @@ export async function observeAutoscale(dc: DeploymentContext): Promise<ObservedR
         metricResourceUri: out?.metricTrigger.metricResourceUri,
         threshold: out?.metricTrigger.threshold,
       },
-      specHash: found.tags?.[TAGS.specHash],
+      specHash: found.tags?.[AZURE_TAGS.specHash],
       managed: isOurs(found.tags, s),
       state: found.enabled === false ? DeploymentState.Stopped : DeploymentState.Ready,
       // Deleted before the deployment it scales.

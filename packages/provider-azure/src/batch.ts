@@ -2,15 +2,7 @@ import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import type { BatchDeployment, JobBase } from '@azure/arm-machinelearning';
 import type { DesiredResource, LoadedManifest, ObservedResource, PlanAction } from '@modelport/core';
-import {
-  DeploymentState,
-  ModelportError,
-  TAGS,
-  mapState,
-  resourceKey,
-  specHash,
-  uriScheme,
-} from '@modelport/core';
+import { DeploymentState, ModelportError, mapState, resourceKey, specHash, uriScheme } from '@modelport/core';
 import { assetId, environmentResource, modelMountEnv, modelResource } from './assets.js';
 import type { ModelSource } from './assets.js';
 import { datastoreContainer, deletePrefix } from './datastore.js';
@@ -21,7 +13,7 @@ import { withAgent } from './invoke.js';
 import { PROVISIONING_STATES } from './online.js';
 import { RT } from './resource-types.js';
 import type { AzureSettings } from './settings.js';
-import { DATASTORE_PREFIX, datastoreUri, isOurs, resourceTags } from './settings.js';
+import { AZURE_TAGS, DATASTORE_PREFIX, datastoreUri, isOurs, resourceTags } from './settings.js';
 
 /** Azure ML job states → the neutral status. */
 export const JOB_STATES: Readonly<Record<string, DeploymentState>> = {
@@ -42,7 +34,7 @@ export const JOB_STATES: Readonly<Record<string, DeploymentState>> = {
 };
 
 /** Tag naming the modelport job resource a run belongs to (job names are the service's). */
-export const JOB_TAG = 'modelport.dev/job';
+export const JOB_TAG = 'modelport.dev.job';
 export const OUTPUT_FILE = 'predictions.jsonl';
 
 export interface BatchDeploymentProperties {
@@ -203,7 +195,7 @@ export async function observeBatch(dc: DeploymentContext, withJobs: boolean): Pr
       type: RT.batchEndpoint,
       name: s.name,
       properties: { authMode: endpoint.properties.authMode, location: endpoint.location },
-      specHash: endpoint.tags?.[TAGS.specHash],
+      specHash: endpoint.tags?.[AZURE_TAGS.specHash],
       managed: isOurs(endpoint.tags, s),
       state: mapState(PROVISIONING_STATES, endpoint.properties.provisioningState),
       raw: endpoint,
@@ -229,7 +221,7 @@ export async function observeBatch(dc: DeploymentContext, withJobs: boolean): Pr
         instanceCount: p.resources?.instanceCount,
         environmentVariables: p.environmentVariables ?? {},
       },
-      specHash: d.tags?.[TAGS.specHash],
+      specHash: d.tags?.[AZURE_TAGS.specHash],
       managed: true,
       state: mapState(PROVISIONING_STATES, p.provisioningState),
       dependsOn: [endpointKey],
@@ -257,7 +249,7 @@ async function observeJobs(dc: DeploymentContext): Promise<ObservedResource[]> {
       name: logical,
       // Job runs cannot be read back field by field: the spec hash (and the name's hash) say what ran.
       properties: {},
-      specHash: tags[TAGS.specHash] ?? undefined,
+      specHash: tags[AZURE_TAGS.specHash] ?? undefined,
       managed: true,
       state: mapState(JOB_STATES, job.properties.status),
       dependsOn: [],

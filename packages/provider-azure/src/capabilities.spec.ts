@@ -3,6 +3,7 @@ import { capabilities } from './capabilities.js';
 import { clientConfigFromEnv, StaticTokenCredential } from './client-factory.js';
 import { INSTANCE_CATALOG, pickInstanceType } from './instance-catalog.js';
 import { optionsFromEnv } from './options.js';
+import { AZURE_TAGS, azureTagName } from './settings.js';
 
 describe('capabilities', () => {
   it('declares realtime native, serverless none, async emulated (via batch), batch native', () => {
@@ -59,5 +60,18 @@ describe('configuration from the environment', () => {
       waitTimeoutMs: 60_000,
     });
     expect(() => optionsFromEnv({ MODELPORT_AZURE_POLL_MS: '-1' })).toThrow(/positive/);
+  });
+});
+
+describe('tag names', () => {
+  it("writes modelport's and the user's tag names without the characters Azure refuses", () => {
+    expect(AZURE_TAGS).toEqual({
+      managedBy: 'modelport.dev.managed-by',
+      name: 'modelport.dev.name',
+      kind: 'modelport.dev.kind',
+      specHash: 'modelport.dev.spec-hash',
+    });
+    expect(azureTagName('app.kubernetes.io/name')).toBe('app.kubernetes.io.name');
+    expect(azureTagName('team')).toBe('team');
   });
 });

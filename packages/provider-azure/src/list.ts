@@ -1,9 +1,9 @@
 import type { DeploymentSummary } from '@modelport/core';
-import { TAGS, mapState } from '@modelport/core';
+import { mapState } from '@modelport/core';
 import type { AzureClients } from './client-factory.js';
 import { listAll } from './errors.js';
 import { PROVISIONING_STATES } from './online.js';
-import { isManaged } from './settings.js';
+import { AZURE_TAGS, isManaged } from './settings.js';
 
 /** Online and batch endpoints of a workspace that modelport manages, found by their tags. */
 export async function listDeployments(
@@ -18,10 +18,10 @@ export async function listDeployments(
   const summaries: DeploymentSummary[] = [];
   for (const e of [...online, ...batch]) {
     if (!isManaged(e.tags)) continue;
-    const specHash = e.tags?.[TAGS.specHash];
+    const specHash = e.tags?.[AZURE_TAGS.specHash];
     summaries.push({
-      kind: e.tags?.[TAGS.kind] ?? 'Endpoint',
-      name: e.tags?.[TAGS.name] ?? e.name ?? '',
+      kind: e.tags?.[AZURE_TAGS.kind] ?? 'Endpoint',
+      name: e.tags?.[AZURE_TAGS.name] ?? e.name ?? '',
       provider: 'azure',
       state: mapState(PROVISIONING_STATES, e.properties.provisioningState),
       region: e.location,

@@ -6,7 +6,7 @@ import type {
   ObservedResource,
   PlanAction,
 } from '@modelport/core';
-import { DeploymentState, ModelportError, TAGS, mapState, resourceKey, specHash } from '@modelport/core';
+import { DeploymentState, ModelportError, mapState, resourceKey, specHash } from '@modelport/core';
 import { assetId, environmentResource, modelMountEnv, modelResource } from './assets.js';
 import type { ModelSource } from './assets.js';
 import type { DeploymentContext } from './deployment-context.js';
@@ -15,7 +15,7 @@ import { call, getOrUndefined, listAll, mapAzureError } from './errors.js';
 import { DEFAULT_INSTANCE_TYPE, pickInstanceType } from './instance-catalog.js';
 import { RT } from './resource-types.js';
 import type { AzureSettings } from './settings.js';
-import { isOurs, resourceTags } from './settings.js';
+import { AZURE_TAGS, isOurs, resourceTags } from './settings.js';
 
 /** Azure ML provisioning states → the neutral status. */
 export const PROVISIONING_STATES: Readonly<Record<string, DeploymentState>> = {
@@ -29,7 +29,7 @@ export const PROVISIONING_STATES: Readonly<Record<string, DeploymentState>> = {
 };
 
 /** Tag on the endpoint holding the spec hash of its traffic map (the traffic resource has no tags of its own). */
-export const TRAFFIC_HASH_TAG = 'modelport.dev/traffic-hash';
+export const TRAFFIC_HASH_TAG = 'modelport.dev.traffic-hash';
 
 /** A deployment as compared (read back from the service in the same shape). */
 export interface DeploymentProperties {
@@ -148,7 +148,7 @@ export async function observeOnline(dc: DeploymentContext, notes: Diagnostic[]):
       type: RT.onlineEndpoint,
       name: s.name,
       properties: { authMode: endpoint.properties.authMode, location: endpoint.location },
-      specHash: endpoint.tags?.[TAGS.specHash],
+      specHash: endpoint.tags?.[AZURE_TAGS.specHash],
       managed,
       state: mapState(PROVISIONING_STATES, endpoint.properties.provisioningState),
       raw: endpoint,
@@ -189,7 +189,7 @@ export async function observeOnline(dc: DeploymentContext, notes: Diagnostic[]):
           ? {}
           : { instanceCount: d.sku.capacity }),
       },
-      specHash: d.tags?.[TAGS.specHash],
+      specHash: d.tags?.[AZURE_TAGS.specHash],
       managed: true,
       state,
       dependsOn: [endpointKey],

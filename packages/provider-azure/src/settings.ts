@@ -59,14 +59,30 @@ export function settingsOf(manifest: LoadedManifest): AzureSettings {
   };
 }
 
+/**
+ * Azure tag names cannot contain `<>%&\?/`: modelport's keys (`modelport.dev/spec-hash`) and the user's
+ * (labels such as `app.kubernetes.io/name`) are written with `/` as `.` (`modelport.dev.spec-hash`).
+ */
+export function azureTagName(key: string): string {
+  return key.replace(/[<>%&\\?/]/g, '.');
+}
+
+/** modelport's tag names as written on Azure resources. */
+export const AZURE_TAGS = {
+  managedBy: azureTagName(TAGS.managedBy),
+  name: azureTagName(TAGS.name),
+  kind: azureTagName(TAGS.kind),
+  specHash: azureTagName(TAGS.specHash),
+} as const;
+
 /** Tags of a managed resource: the user's, then modelport's (which win on a clash). */
 export function resourceTags(settings: AzureSettings, specHash: string): Record<string, string> {
   return {
-    ...settings.userTags,
-    [TAGS.managedBy]: MANAGED_BY,
-    [TAGS.name]: settings.name,
-    [TAGS.kind]: settings.kind,
-    [TAGS.specHash]: specHash,
+    ...Object.fromEntries(Object.entries(settings.userTags).map(([k, v]) => [azureTagName(k), v])),
+    [AZURE_TAGS.managedBy]: MANAGED_BY,
+    [AZURE_TAGS.name]: settings.name,
+    [AZURE_TAGS.kind]: settings.kind,
+    [AZURE_TAGS.specHash]: specHash,
   };
 }
 
@@ -76,15 +92,15 @@ export function isOurs(
   settings: { name: string; kind: string },
 ): boolean {
   return (
-    tags?.[TAGS.managedBy] === MANAGED_BY &&
-    tags[TAGS.name] === settings.name &&
-    tags[TAGS.kind] === settings.kind
+    tags?.[AZURE_TAGS.managedBy] === MANAGED_BY &&
+    tags[AZURE_TAGS.name] === settings.name &&
+    tags[AZURE_TAGS.kind] === settings.kind
   );
 }
 
 /** True when the resource carries modelport's managed-by tag (owned by some deployment). */
 export function isManaged(tags: Record<string, string | null | undefined> | undefined): boolean {
-  return tags?.[TAGS.managedBy] === MANAGED_BY;
+  return tags?.[AZURE_TAGS.managedBy] === MANAGED_BY;
 }
 
 /** ARM id of the workspace. */

@@ -94,6 +94,18 @@ describe('ARM schema validation', () => {
     emulator.violations.length = 0;
   });
 
+  it('refuses tag names ARM refuses (a `/` in the name), and records it', async () => {
+    const reply = await call('PUT', `${WS}/onlineEndpoints/tagged${API}`, {
+      location: 'eastus',
+      tags: { 'modelport.dev/name': 'x' },
+      properties: { authMode: 'Key' },
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.json).toMatchObject({ error: { code: 'InvalidTagNameCharacters' } });
+    expect(emulator.violations).toHaveLength(1);
+    emulator.violations.length = 0;
+  });
+
   it('refuses another api-version', async () => {
     const reply = await call('GET', `${WS}/onlineEndpoints/x?api-version=2021-01-01`);
     expect(reply.status).toBe(400);

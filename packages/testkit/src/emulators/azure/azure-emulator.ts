@@ -447,6 +447,7 @@ export class AzureEmulator {
         );
       }
     }
+    this.checkTags(path, schema, body['tags']);
     const key = path.toLowerCase();
     const existing = this.resources.get(key);
     if (existing?.pending !== undefined) {
@@ -636,6 +637,26 @@ export class AzureEmulator {
       if (child.startsWith(`${key}/`)) this.resources.delete(child);
   }
 
+  /**
+   * ARM's rules for resource tags, which the schema does not carry: at most 50, names of at most 512
+   * characters without `<>%&\?/`, values of at most 256. A breach is answered 400 and recorded.
+   */
+  private checkTags(path: string, resourceType: string, tags: unknown): void {
+    if (tags === undefined || tags === null) return;
+    const entries = Object.entries(tags as Record<string, unknown>);
+    const errors: string[] = [];
+    if (entries.length > 50) errors.push(`${entries.length} tags (at most 50)`);
+    for (const [name, value] of entries) {
+      if (/[<>%&\\?/]/.test(name)) errors.push(`tag name "${name}" has a character of <>%&\\?/`);
+      if (name.length > 512) errors.push(`tag name "${name.slice(0, 20)}..." is longer than 512`);
+      if (typeof value !== 'string' || value.length > 256)
+        errors.push(`tag "${name}" needs a string of at most 256 characters`);
+    }
+    if (errors.length === 0) return;
+    this.violations.push({ method: 'PUT', path, resourceType, errors });
+    throw new ArmError(400, 'InvalidTagNameCharacters', `The tags are invalid: ${errors.join('; ')}`);
+  }
+
   /** What Azure checks on a PUT beyond the schema: parents, references, SKUs, traffic. */
   private async checkPut(
     kind: string,
@@ -779,6 +800,7 @@ export class AzureEmulator {
         return json(this.resources.delete(key) ? 200 : 204);
       case 'PUT': {
         const body = parseJson(raw);
+        this.checkTags(path, 'Microsoft.Insights/autoscalesettings', body['tags']);
         const errors = checkAutoscale(body, (id) => this.resources.has(id.toLowerCase()));
         if (errors.length > 0) {
           this.violations.push({
