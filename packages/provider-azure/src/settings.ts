@@ -49,7 +49,8 @@ export function settingsOf(manifest: LoadedManifest): AzureSettings {
   return {
     name: manifest.manifest.metadata.name,
     kind: manifest.manifest.kind,
-    location,
+    // ARM answers locations in their short form (`East US` → `eastus`): compared in that form.
+    location: location.toLowerCase().replace(/\s+/g, ''),
     subscriptionId: ext.subscriptionId as string,
     resourceGroup: ext.resourceGroup as string,
     workspace: ext.workspace as string,

@@ -476,7 +476,10 @@ export class AzureEmulator {
       kind === 'onlineEndpoints/deployments' ||
       kind.startsWith('batchEndpoints')
     ) {
-      stored['location'] = body['location'] ?? this.location;
+      // ARM answers the short form of a location (`East US` → `eastus`).
+      stored['location'] = String(body['location'] ?? this.location)
+        .toLowerCase()
+        .replace(/\s+/g, '');
     }
     this.decorate(kind, path, name, stored, existing);
     const lro = LRO_KINDS[kind];
