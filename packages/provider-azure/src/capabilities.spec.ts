@@ -20,7 +20,7 @@ describe('capabilities', () => {
     const accelerators = new Set(
       INSTANCE_CATALOG.flatMap((t) => (t.accelerator === undefined ? [] : [t.accelerator.type])),
     );
-    expect([...accelerators].sort()).toEqual(['nvidia-a100', 'nvidia-t4', 'nvidia-v100']);
+    expect([...accelerators].sort()).toEqual(['nvidia-a100', 'nvidia-h100', 'nvidia-t4', 'nvidia-v100']);
   });
 });
 
@@ -33,7 +33,8 @@ describe('pickInstanceType', () => {
     expect(pickInstanceType({ accelerator: { type: 'nvidia-v100', count: 2 } })?.name).toBe(
       'Standard_NC12s_v3',
     );
-    expect(pickInstanceType({ accelerator: { type: 'nvidia-h100' } })).toBeUndefined();
+    expect(pickInstanceType({ accelerator: { type: 'nvidia-h100' } })?.name).toBe('Standard_NC40ads_H100_v5');
+    expect(pickInstanceType({ accelerator: { type: 'nvidia-l4' } })).toBeUndefined();
   });
 });
 

@@ -36,6 +36,10 @@ export const INSTANCE_CATALOG: readonly InstanceSpec[] = [
   gpu('Standard_NC24ads_A100_v4', 24, 220, 'nvidia-a100', 1),
   gpu('Standard_NC48ads_A100_v4', 48, 440, 'nvidia-a100', 2),
   gpu('Standard_NC96ads_A100_v4', 96, 880, 'nvidia-a100', 4),
+  gpu('Standard_ND96asr_v4', 96, 900, 'nvidia-a100', 8),
+  gpu('Standard_NC40ads_H100_v5', 40, 320, 'nvidia-h100', 1),
+  gpu('Standard_NC80adis_H100_v5', 80, 640, 'nvidia-h100', 2),
+  gpu('Standard_ND96isr_H100_v5', 96, 1900, 'nvidia-h100', 8),
 ];
 
 export const ACCELERATORS: readonly string[] = [

@@ -49,6 +49,10 @@ export const KNOWN_SKUS: ReadonlySet<string> = new Set([
   'Standard_NC24ads_A100_v4',
   'Standard_NC48ads_A100_v4',
   'Standard_NC96ads_A100_v4',
+  'Standard_ND96asr_v4',
+  'Standard_NC40ads_H100_v5',
+  'Standard_NC80adis_H100_v5',
+  'Standard_ND96isr_H100_v5',
 ]);
 
 export interface AzureEmulatorOptions {
