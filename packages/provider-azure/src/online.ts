@@ -326,7 +326,7 @@ export async function putDeployment(dc: DeploymentContext, action: PlanAction): 
     // A deployment that ended Failed is removed (a new one) so nothing is orphaned; traffic never reached it.
     const state = await deploymentState(dc, deploymentName).catch(() => undefined);
     if (state === 'Failed' || state === 'Canceled') {
-      if (action.kind === 'create') await deleteDeployment(dc, action.name).catch(() => undefined);
+      if (action.kind !== 'update') await deleteDeployment(dc, action.name).catch(() => undefined);
       throw new ModelportError(
         'unavailable',
         `deployment ${deploymentName} of ${s.name} failed: ${mapped.message}`,
