@@ -13,6 +13,11 @@ export interface ModeCapabilities {
   via?: string;
   /** Largest request body, in MB (1 MB = 2^20 bytes). */
   maxPayloadMB: number;
+  /**
+   * A larger limit behind a provider switch, `extensions.<provider>.<extension>: true` (Vertex AI: 1.5 MB
+   * on a shared endpoint, 10 MB on a dedicated one).
+   */
+  largerPayloadWith?: { extension: string; maxPayloadMB: number };
   /** Longest request, in seconds. */
   maxTimeoutSeconds: number;
   scaleToZero: boolean;
@@ -72,6 +77,18 @@ export interface Capabilities {
    * takes vCPUs and memory as they are (local, KServe): there is no catalog to translate through.
    */
   instances?: readonly InstanceSpec[];
+}
+
+/** The payload limit of a mode for a manifest's own extensions of that provider. */
+export function effectiveMaxPayloadMB(
+  mode: ModeCapabilities,
+  extensions: Readonly<Record<string, unknown>> | undefined,
+): number {
+  const larger = mode.largerPayloadWith;
+  // A switch only ever raises the limit (a mode spread from another one carries its switch along).
+  return larger !== undefined && extensions?.[larger.extension] === true
+    ? Math.max(larger.maxPayloadMB, mode.maxPayloadMB)
+    : mode.maxPayloadMB;
 }
 
 /** A mode the provider does not offer at all, for use in declarations. */

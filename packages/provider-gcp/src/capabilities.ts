@@ -8,9 +8,10 @@ import { GCP_REGIONS } from './regions.js';
 const realtime: ModeCapabilities = {
   support: 'native',
   via: 'Vertex AI endpoint with a deployed model (dedicated resources)',
-  // 10 MB on a dedicated endpoint (extensions.gcp.dedicatedEndpoint), 1.5 MB on a shared one: the plan
-  // and invoke check the endpoint's own limit.
-  maxPayloadMB: 10,
+  // 1.5 MB on a shared endpoint, 10 MB on a dedicated one (extensions.gcp.dedicatedEndpoint): validation,
+  // plans, migrations and invoke all apply the limit of the endpoint the manifest asks for.
+  maxPayloadMB: 1.5,
+  largerPayloadWith: { extension: 'dedicatedEndpoint', maxPayloadMB: 10 },
   maxTimeoutSeconds: 3600,
   scaleToZero: false,
   autoscaling: true,

@@ -1,5 +1,5 @@
 import type { Capabilities, EndpointMode, ModeCapabilities } from '@modelport/core';
-import { capabilityRows } from './capability-matrix.js';
+import { capabilityRows, payloadLimit } from './capability-matrix.js';
 
 // docs/capabilities.md, rendered from the providers' declarations (`pnpm gen` writes it; a test fails
 // when it is stale), so the documentation can never promise what the code does not declare.
@@ -27,7 +27,7 @@ function modeRow(c: Capabilities, mode: EndpointMode, m: ModeCapabilities): stri
     mode,
     m.support,
     m.via ?? '-',
-    `${m.maxPayloadMB} MB`,
+    payloadLimit(m),
     `${m.maxTimeoutSeconds} s`,
     yesNo(m.scaleToZero),
     yesNo(m.autoscaling),

@@ -2,8 +2,16 @@ import type { Capabilities, ModeCapabilities, Support } from '@modelport/core';
 
 const MARK: Record<Support, string> = { native: 'yes', emulated: 'emulated', none: '-' };
 
+/** The payload limit, with the larger one a provider switch allows. */
+export function payloadLimit(m: ModeCapabilities): string {
+  const larger = m.largerPayloadWith;
+  return larger === undefined || larger.maxPayloadMB <= m.maxPayloadMB
+    ? `${m.maxPayloadMB} MB`
+    : `${m.maxPayloadMB} MB (${larger.maxPayloadMB} with ${larger.extension})`;
+}
+
 function mode(m: ModeCapabilities): string {
-  return m.support === 'none' ? '-' : `${MARK[m.support]} (${m.maxPayloadMB} MB, ${m.maxTimeoutSeconds} s)`;
+  return m.support === 'none' ? '-' : `${MARK[m.support]} (${payloadLimit(m)}, ${m.maxTimeoutSeconds} s)`;
 }
 
 /** One row per provider: what each can do, as declared (the same table goes into docs/capabilities.md). */

@@ -5,6 +5,7 @@ import { runParity } from '../compare/parity.js';
 import type { ActionRunContext, EngineOptions } from '../engine/engine.js';
 import { runPlan } from '../engine/engine.js';
 import type { ApplyResult, EngineEvent, EventListener } from '../engine/events.js';
+import { effectiveMaxPayloadMB } from '../capabilities.js';
 import { ModelportError } from '../errors.js';
 import type { Diagnostic } from '../manifest/diagnostics.js';
 import { formatDiagnostic, hasErrors } from '../manifest/diagnostics.js';
@@ -304,7 +305,10 @@ export class Modelport {
   private checkPayload(manifest: LoadedManifest, provider: EndpointProvider, bytes: number): void {
     if (!isEndpoint(manifest)) return;
     const mode = endpointMode(manifest.manifest);
-    const declared = provider.capabilities.endpoint[mode].maxPayloadMB;
+    const own = (
+      manifest.manifest.spec.extensions as Record<string, Record<string, unknown> | undefined> | undefined
+    )?.[provider.capabilities.provider];
+    const declared = effectiveMaxPayloadMB(provider.capabilities.endpoint[mode], own);
     const limitMB = Math.min(manifest.manifest.spec.limits?.payloadMB ?? declared, declared);
     if (bytes > limitMB * MIB) {
       throw new ModelportError(

@@ -1,4 +1,5 @@
 import type { Capabilities, ModeCapabilities } from '../capabilities.js';
+import { effectiveMaxPayloadMB } from '../capabilities.js';
 import { validateCron } from './cron.js';
 import type { PathSegment } from './diagnostics.js';
 import type {
@@ -414,16 +415,25 @@ function checkLimits(
     mode === 'async' && spec.async?.maxPayloadMB !== undefined
       ? ['spec', 'async', 'maxPayloadMB']
       : ['spec', 'limits', 'payloadMB'];
-  if (payload !== undefined && payload > modeCaps.maxPayloadMB) {
+  const own = (spec.extensions as Record<string, Record<string, unknown> | undefined> | undefined)?.[
+    caps.provider
+  ];
+  const limit = effectiveMaxPayloadMB(modeCaps, own);
+  if (payload !== undefined && payload > limit) {
+    const larger = modeCaps.largerPayloadWith;
+    const switchHint =
+      larger !== undefined && limit < larger.maxPayloadMB
+        ? `, or set spec.extensions.${caps.provider}.${larger.extension}: true (${larger.maxPayloadMB} MB)`
+        : '';
     issues.push({
       severity: 'error',
       code: 'capability.payload',
       path: payloadPath,
-      message: `${payload} MB is above the ${modeCaps.maxPayloadMB} MB ${caps.displayName} accepts for ${mode} requests`,
+      message: `${payload} MB is above the ${limit} MB ${caps.displayName} accepts for ${mode} requests`,
       hint:
         mode === 'async'
-          ? `lower it to ${modeCaps.maxPayloadMB} MB or less`
-          : `lower it to ${modeCaps.maxPayloadMB} MB or less, or use mode: async for large payloads`,
+          ? `lower it to ${limit} MB or less${switchHint}`
+          : `lower it to ${limit} MB or less${switchHint}, or use mode: async for large payloads`,
     });
   }
   const timeout =

@@ -1,6 +1,7 @@
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Document, LineCounter } from 'yaml';
 import type { Capabilities, EndpointMode, ModeCapabilities } from '../capabilities.js';
+import { effectiveMaxPayloadMB } from '../capabilities.js';
 import { ModelportError } from '../errors.js';
 import { uriScheme } from '../manifest/semantic.js';
 import { DEFAULT_PROVIDER } from '../manifest/types.js';
@@ -462,13 +463,18 @@ class DocumentTranslation {
       const value = this.get(['spec', 'limits', key]) as number | undefined;
       if (value === undefined || value <= max) return;
       this.set(['spec', 'limits', key], max);
+      const larger = key === 'payloadMB' ? caps.largerPayloadWith : undefined;
+      const unless =
+        larger === undefined || max >= larger.maxPayloadMB
+          ? ''
+          : ` (${larger.maxPayloadMB} with spec.extensions.${this.options.to}.${larger.extension}: true)`;
       this.mark(['spec', 'limits', key], 'lossy', {
         from: value,
         to: max,
-        reason: `${this.target.displayName} allows at most ${max} ${unit}`,
+        reason: `${this.target.displayName} allows at most ${max} ${unit}${unless}`,
       });
     };
-    clamp('payloadMB', caps.maxPayloadMB, 'MB per request');
+    clamp('payloadMB', effectiveMaxPayloadMB(caps, this.targetExtensions()), 'MB per request');
     clamp('timeoutSeconds', caps.maxTimeoutSeconds, 's per request');
   }
 
@@ -722,6 +728,17 @@ class DocumentTranslation {
     this.mark(at, outcome, { from, to: '(to fill in)', reason: what });
     const todo: MigrationTodo = { document: this.id, path: dotted(at), what };
     this.report.todos.push(todo);
+  }
+
+  /** The target's extensions as they will be: the document's, then what --set gives. */
+  private targetExtensions(): Json {
+    const at = ['spec', 'extensions', this.options.to];
+    const own = { ...((this.get(at) as Json | undefined) ?? {}) };
+    const prefix = `${dotted(at)}.`;
+    for (const [key, raw] of Object.entries(this.options.set ?? {})) {
+      if (key.startsWith(prefix)) own[key.slice(prefix.length)] = loadYamlCst().parse(raw) as unknown;
+    }
+    return own;
   }
 
   private setting(at: Path): string | undefined {
