@@ -1,5 +1,7 @@
 // Faults on the wire: ARM throttling (429 + Retry-After) and 500s are retried by the SDK; a deployment
 // whose provisioning ends Failed leaves the traffic on the old deployment and nothing behind.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Harness } from './testing/harness.js';
 import { startHarness } from './testing/harness.js';
@@ -75,6 +77,20 @@ describe('Azure faults (emulated)', { sequential: true }, () => {
     expect(outcome?.result.failed[0]?.error.message).toMatch(/canary deployment .* is Failed/);
     expect((endpoint()?.body['properties'] as { traffic: unknown }).traffic).toEqual(before);
     expect(h.emulator.list('onlineEndpoints/deployments').map((d) => d.name)).toEqual(old);
+  });
+
+  it('a model the inference server cannot load: the deployment fails, and the new endpoint is rolled back', async () => {
+    const broken = join(h.dir, 'broken.onnx');
+    await writeFile(broken, 'not an onnx model');
+    const file = await h.manifest('iris-online.yaml', 'broken.yaml', [
+      [/name: iris$/m, 'name: broken'],
+      [/uri: .*model\.onnx/, `uri: ${broken}`],
+    ]);
+    const [outcome] = await h.modelport().apply(file);
+    expect(outcome?.result.ok).toBe(false);
+    expect(outcome?.result.failed[0]?.error.message).toMatch(/inference server did not start/);
+    expect(h.emulator.find('onlineEndpoints', 'broken')).toBeUndefined();
+    expect(h.emulator.list('models/versions').filter((m) => m.id.includes('/models/broken/'))).toEqual([]);
   });
 
   it('destroy after the faults leaves nothing', async () => {

@@ -490,7 +490,13 @@ export class AzureEmulator {
     const resource: ArmResource = { id: path, kind, name, body: stored };
     this.resources.set(key, resource);
     if (lro === undefined) return json(existing === undefined ? 201 : 200, this.view(resource));
-    const failure = this.faults.takeOperationFailure(name);
+    (stored['properties'] as Record<string, unknown>)['provisioningState'] =
+      existing === undefined ? 'Creating' : 'Updating';
+    const failure =
+      this.faults.takeOperationFailure(name) ??
+      (kind === 'onlineEndpoints/deployments' && this.options.storage !== undefined
+        ? await this.scoring.warm(resource)
+        : undefined);
     const verb = existing === undefined ? 'Creating' : 'Updating';
     return this.startOperation(
       resource,

@@ -107,6 +107,19 @@ export class Scoring {
     }
   }
 
+  /**
+   * What provisioning does before a deployment is Succeeded: the inference server starts with the model.
+   * Resolves to the reason it could not (a model that is not in the datastore or does not load).
+   */
+  async warm(deployment: ArmResource): Promise<string | undefined> {
+    try {
+      await this.serverOf(deployment);
+      return undefined;
+    } catch (error) {
+      return `ResourceNotReady: the inference server did not start: ${(error as Error).message}`;
+    }
+  }
+
   private async serverOf(deployment: ArmResource) {
     const props = deployment.body['properties'] as Record<string, unknown>;
     const modelId = (props['model'] as string | undefined) ?? '';
