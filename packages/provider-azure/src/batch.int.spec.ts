@@ -1,6 +1,6 @@
 // BatchJob as an Azure ML batch endpoint job, and async endpoints emulated by batch jobs: the input folder
 // goes to azurite, the emulated job scores it with the runtime, the output comes back to the output folder.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { referencePredictions } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +71,30 @@ describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => 
     const [rerun] = await h.modelport().apply(changed);
     expect(rerun?.result.failed).toEqual([]);
     expect(rerun?.result.done.some((id) => id.startsWith('azureml:BatchJob/'))).toBe(true);
+  });
+
+  it("the error threshold is the deployment's: a bad record fails a job with threshold 0, not one with -1", async () => {
+    const input = join(h.dir, 'bad-input');
+    await mkdir(input, { recursive: true });
+    await writeFile(join(input, 'rows.jsonl'), '[5.1,3.5,1.4,0.2]\n"not a row"\n[6.7,3.0,5.2,2.3]\n');
+    const strict = await h.manifest('iris-batch.yaml', 'strict.yaml', [
+      [/name: iris-batch$/m, 'name: iris-strict'],
+      [/input: .*batch-input/, `input: ${input}`],
+      ['output: ./batch-output', `output: ${join(h.dir, 'strict-out')}`],
+    ]);
+    const [failed] = await h.modelport().apply(strict);
+    expect(failed?.result.failed[0]?.error.message).toMatch(/above the error threshold of 0/);
+    const lenient = await h.manifest('iris-batch.yaml', 'lenient.yaml', [
+      [/name: iris-batch$/m, 'name: iris-lenient'],
+      [/input: .*batch-input/, `input: ${input}`],
+      ['output: ./batch-output', `output: ${join(h.dir, 'lenient-out')}`],
+      ['errorThreshold: 0', 'errorThreshold: -1'],
+    ]);
+    const [ok] = await h.modelport().apply(lenient);
+    expect(ok?.result.failed).toEqual([]);
+    expect(rows(await readFile(join(h.dir, 'lenient-out', 'predictions.jsonl'), 'utf8'))).toHaveLength(2);
+    await h.modelport().destroy(strict);
+    await h.modelport().destroy(lenient);
   });
 
   it('destroy removes the jobs, the endpoint and the data', async () => {
