@@ -13,6 +13,7 @@ import * as azure from './azure.mjs';
 import * as batch from './batch.mjs';
 import * as edge from './edge.mjs';
 import * as foundation from './foundation.mjs';
+import * as gcp from './gcp.mjs';
 import { Cleanup, missingBuildOutputs, ROOT } from './lib.mjs';
 import * as realtime from './realtime.mjs';
 import { judge, markdownTable, textTable } from './report.mjs';
@@ -28,7 +29,7 @@ import { judge, markdownTable, textTable } from './report.mjs';
  * @property {(message: string) => void} log progress line on stderr
  */
 
-const GROUPS = [foundation, realtime, batch, asyncPayload, aws, azure, edge];
+const GROUPS = [foundation, realtime, batch, asyncPayload, aws, azure, gcp, edge];
 const USAGE = `usage: node bench/run.mjs [--only <group>[,<group>...]] [--quick] [--markdown] [--rounds <n>] [--out <file>]
 groups: ${GROUPS.map((g) => g.name).join(', ')}
   --only      run these groups only (repeatable or comma-separated)

@@ -234,6 +234,8 @@ export async function shiftTraffic(dc: DeploymentContext, action: PlanAction): P
   const current = Object.fromEntries(
     Object.entries((endpoint.trafficSplit ?? {}) as Record<string, number>).filter(([, p]) => p > 0),
   );
+  // The first model of an endpoint got all the traffic with its deploy: nothing to move.
+  if (sameSplit(current, target)) return;
   const traffic = (dc.manifest as LoadedEndpoint).manifest.spec.traffic ?? {};
   const [newId] = Object.keys(target);
   const others = Object.keys(current).filter((id) => id !== newId);
@@ -269,6 +271,11 @@ async function setSplit(
       updateMask: { paths: ['traffic_split'] },
     }),
   );
+}
+
+function sameSplit(a: Record<string, number>, b: Record<string, number>): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => (a[k] ?? 0) > 0 || (b[k] ?? 0) > 0));
+  return [...keys].every((k) => a[k] === b[k]);
 }
 
 /** `split` scaled to add up to `total` (integers; the rounding remainder goes to the largest). */

@@ -21,6 +21,7 @@ import { invokeAsyncByBatch, parseAsyncId, readAsyncResult } from './async.js';
 import { batchDesired, batchExecute, batchObserve, batchStatus, isBatchType } from './batch-job.js';
 import { capabilities } from './capabilities.js';
 import type { GcpClientFactory as ClientFactory } from './client-factory.js';
+import { sdkLoadTimings } from './client-factory.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { deployModel, observeDeployment, shiftTraffic, undeployByName } from './deployment.js';
 import {
@@ -38,6 +39,8 @@ import { RT } from './resource-types.js';
 import { settingsOf } from './settings.js';
 import { GcpClientFactory, GcpProviderOptions } from './tokens.js';
 import { createModel, deleteModel, observeModels } from './vertex-model.js';
+
+let sdkLoadReported = false;
 
 /**
  * The GCP provider: Vertex AI endpoints (deployed models with dedicated resources, traffic split for
@@ -199,13 +202,17 @@ export class GcpProvider implements EndpointProvider {
 
   private async context(manifest: LoadedManifest, ctx: ProviderContext): Promise<DeploymentContext> {
     const settings = settingsOf(manifest);
-    return {
-      manifest,
-      settings,
-      clients: await this.factory.clients(settings.location, settings.project),
-      options: this.options,
-      ctx,
-    };
+    const clients = await this.factory.clients(settings.location, settings.project);
+    if (!sdkLoadReported && sdkLoadTimings.firstClientsMs !== undefined) {
+      // Once per process, at debug level (`modelport -v`): what reaching GCP cost this command.
+      sdkLoadReported = true;
+      ctx.log(
+        'debug',
+        `loaded the Google Cloud SDK in ${Math.round(sdkLoadTimings.aiplatformMs ?? 0)} ms and created its clients in ${Math.round(sdkLoadTimings.firstClientsMs)} ms`,
+        { ...sdkLoadTimings },
+      );
+    }
+    return { manifest, settings, clients, options: this.options, ctx };
   }
 
   /** The artifact to upload, computed again from the manifest (it must still be the one planned). */
