@@ -101,6 +101,19 @@ describe('the iris example on emulated Vertex AI, against the local provider', {
     expect(body(invoked.stdout)).toEqual(local);
   });
 
+  it('list finds the deployments by their labels', async () => {
+    const listed = await runGcpCli(
+      ['--output', 'json', 'list', '--provider', 'gcp', '--region', 'us-central1'],
+      {
+        ...env,
+        GOOGLE_CLOUD_PROJECT: 'modelport-examples',
+      },
+    );
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('"iris"');
+    expect(listed.stdout).toContain('"iris-vertex-batch"');
+  });
+
   it('a canary update shifts the traffic to the new model, which answers the same', async () => {
     const splits: Record<string, number>[] = [];
     const stop = emulator.faults.onCall((call, phase) => {

@@ -27,6 +27,11 @@ export interface GcpClients {
   readonly storage: Storage;
   /** Call options that poll long-running operations at the provider's interval. */
   readonly lro: CallOptions;
+  /**
+   * The prediction client of a dedicated endpoint (its own DNS name, from the endpoint); with an emulator
+   * configured, the emulator's.
+   */
+  predictionsAt(dedicatedDns: string): PredictionServiceClient;
 }
 
 /** Where the provider gets its clients: a seam for tests, and the one place clients are configured. */
@@ -153,6 +158,7 @@ export class DefaultGcpClientFactory implements GcpClientFactory {
     const v1 = aiplatform.v1;
     const poll = this.config.options?.pollIntervalMs ?? 10_000;
     const total = this.config.options?.waitTimeoutMs ?? 3_600_000;
+    const dedicated = new Map<string, PredictionServiceClient>();
     const clients: GcpClients = {
       location,
       models: new v1.ModelServiceClient(options),
@@ -166,6 +172,15 @@ export class DefaultGcpClientFactory implements GcpClientFactory {
           : { apiEndpoint: this.config.gcsEndpoint, useAuthWithCustomEndpoint: false }),
       }),
       lro: { longrunning: gax.createBackoffSettings(poll, 1, poll, null, null, null, total) },
+      predictionsAt: (dns) => {
+        if (override !== undefined || dns === '') return clients.predictions;
+        let client = dedicated.get(dns);
+        if (client === undefined) {
+          client = new v1.PredictionServiceClient({ ...options, apiEndpoint: dns });
+          dedicated.set(dns, client);
+        }
+        return client;
+      },
     };
     // The first client parses the 4 MB protos.json; initialising now keeps that cost in one place.
     await Promise.all([

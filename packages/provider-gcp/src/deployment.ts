@@ -274,7 +274,9 @@ async function setSplit(
 }
 
 function sameSplit(a: Record<string, number>, b: Record<string, number>): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => (a[k] ?? 0) > 0 || (b[k] ?? 0) > 0));
+  const keys = new Set(
+    [...Object.keys(a), ...Object.keys(b)].filter((k) => (a[k] ?? 0) > 0 || (b[k] ?? 0) > 0),
+  );
   return [...keys].every((k) => a[k] === b[k]);
 }
 

@@ -68,9 +68,19 @@ export async function predict(
     );
   }
   const { instances, parameters } = parsePredictBody(request.body);
+  // A dedicated endpoint answers on its own DNS name only (read from the endpoint).
+  let client = clients.predictions;
+  if (settings.dedicatedEndpoint) {
+    const [endpoint] = await call(
+      `get endpoint ${name}`,
+      () => clients.endpoints.getEndpoint({ name: endpointName(settings) }),
+      true,
+    );
+    client = clients.predictionsAt(endpoint.dedicatedEndpointDns ?? '');
+  }
   const started = performance.now();
   const [response] = await call(`predict on endpoint ${name}`, () =>
-    clients.predictions.predict(
+    client.predict(
       {
         endpoint: endpointName(settings),
         instances: instances.map(toValue) as Value[],

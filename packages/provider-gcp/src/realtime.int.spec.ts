@@ -181,3 +181,37 @@ describe('Vertex AI endpoint', { sequential: true }, () => {
     h.emulator.assertNoViolations();
   });
 });
+
+describe('dedicated endpoint', { sequential: true }, () => {
+  it('takes requests up to 10 MB (above the shared 1.5 MB) and refuses larger ones before sending', async () => {
+    const manifest = await h.manifest('iris-endpoint.yaml', 'dedicated.yaml', [
+      [/name: iris$/m, 'name: iris-dedicated'],
+      ['payloadMB: 1.5', 'payloadMB: 10'],
+      [
+        'bucket: modelport-examples-artifacts',
+        'bucket: modelport-examples-artifacts\n      dedicatedEndpoint: true',
+      ],
+    ]);
+    expect((await h.modelport().apply(manifest))[0]?.result.ok).toBe(true);
+    const stored = h.emulator.endpoints.get(
+      'projects/modelport-examples/locations/us-central1/endpoints/iris-dedicated',
+    );
+    expect(stored?.['dedicatedEndpointEnabled']).toBe(true);
+    const rows = (n: number) =>
+      Buffer.from(JSON.stringify({ instances: Array.from({ length: n }, () => [5.1, 3.5, 1.4, 0.2]) }));
+    const medium = rows(90_000);
+    expect(medium.byteLength).toBeGreaterThan(1.5 * 1024 * 1024);
+    const answer = await h.modelport().invoke(manifest, { body: medium, contentType: 'application/json' });
+    expect(
+      (JSON.parse(Buffer.from(answer.body).toString('utf8')) as { predictions: unknown[] }).predictions,
+    ).toHaveLength(90_000);
+    const predicts = h.emulator.calls.get('PredictionService.Predict');
+    const error = await h
+      .modelport()
+      .invoke(manifest, { body: Buffer.alloc(11 * 1024 * 1024, 32), contentType: 'application/json' })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'invalidInput' });
+    expect(h.emulator.calls.get('PredictionService.Predict')).toBe(predicts);
+    await h.modelport().destroy(manifest);
+  });
+});
