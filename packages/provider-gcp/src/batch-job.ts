@@ -32,6 +32,7 @@ import { longRunning, waitUntil } from './deployment-context.js';
 import { machineOf } from './endpoint-spec.js';
 import { call, isNotFound } from './errors.js';
 import { decodeLabels, isOurs, labelFilter, ownTags } from './labels.js';
+import { warnIgnoredFields } from './notes.js';
 import { RT } from './resource-types.js';
 import { modelContainer } from './serving.js';
 import type { GcpSettings } from './settings.js';
@@ -174,6 +175,10 @@ export async function batchDesired(
       },
     );
   }
+  warnIgnoredFields(manifest, ['spec', 'batch'], batch, {
+    errorThreshold: 'batch prediction has no error threshold (failed instances go to errors_*.jsonl)',
+    maxRetries: 'batch prediction has no retry count',
+  });
   const artifact = await modelArtifact(manifest, dc.settings);
   const artifactRes = artifactResource(artifact);
   const machine = machineOf(manifest);

@@ -60,6 +60,21 @@ describe('batch prediction', { sequential: true }, () => {
     expect(status?.state).toBe('succeeded');
   });
 
+  it('says in the plan which batch fields Vertex AI cannot honour', async () => {
+    const file = await h.manifest('iris-batch.yaml', 'retries.yaml', [
+      ['concurrency: 2', 'concurrency: 2\n    maxRetries: 3'],
+    ]);
+    const [plan] = await h.modelport().plan(file);
+    expect(plan?.diagnostics).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        code: 'gcp.ignoredField',
+        path: 'spec.batch.maxRetries',
+        message: expect.stringContaining('no retry count'),
+      }),
+    );
+  });
+
   it('an unchanged re-apply does not run the job again (zero writes)', async () => {
     const writes = h.emulator.writeCalls();
     const [again] = await h.modelport().apply(manifest);

@@ -5,6 +5,7 @@ import type { DeployedModelProperties } from './deployment.js';
 import { deployedModelResource, trafficResource } from './deployment.js';
 import { endpointResource } from './endpoint.js';
 import { pickMachineType, VERTEX_ACCELERATORS } from './machine-types.js';
+import { warnIgnoredFields } from './notes.js';
 import { modelContainer } from './serving.js';
 import type { GcpSettings } from './settings.js';
 import { modelResource } from './vertex-model.js';
@@ -53,6 +54,12 @@ export async function endpointResources(
           : 'lower it to 1.5, or set spec.extensions.gcp.dedicatedEndpoint: true (10 MB)',
       },
     );
+  }
+  if (mode === 'async') {
+    warnIgnoredFields(manifest, ['spec', 'async'], spec.async, {
+      queueTtlSeconds: 'batch prediction jobs start at once and have no queue time-to-live',
+      maxRetries: 'batch prediction jobs are not retried per request',
+    });
   }
   const artifact = await modelArtifact(manifest, settings);
   const artifactRes = artifactResource(artifact);
