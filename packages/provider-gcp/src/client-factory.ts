@@ -138,6 +138,12 @@ export class DefaultGcpClientFactory implements GcpClientFactory {
     const override = this.config.apiEndpoint;
     let options: ConstructorParameters<Aiplatform['v1']['ModelServiceClient']>[0];
     if (override !== undefined) {
+      if (this.config.gcsEndpoint === undefined) {
+        // Storage would look for real credentials (and maybe the metadata server) beside an emulated Vertex.
+        throw new ModelportError('invalidInput', 'a Vertex AI emulator is configured without a GCS one', {
+          hint: 'set MODELPORT_GCS_ENDPOINT with MODELPORT_GCP_API_ENDPOINT (both point at emulators, or neither)',
+        });
+      }
       const at = override.lastIndexOf(':');
       const token = new auth.OAuth2Client();
       token.setCredentials({
