@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { AsyncHandle, AsyncInvokeRequest, AsyncResult, LoadedEndpoint } from '@modelport/core';
 import { ModelportError, TAGS } from '@modelport/core';
-import { DEFAULT_BATCH_SIZE, createJob } from './batch-job.js';
+import { DEFAULT_BATCH_SIZE, createJob, waitJob } from './batch-job.js';
 import type { GcpClients } from './client-factory.js';
 import type { DeploymentContext } from './deployment-context.js';
+import { longRunning } from './deployment-context.js';
 import { machineOf } from './endpoint-spec.js';
-import { call } from './errors.js';
+import { call, isNotFound } from './errors.js';
 import { encodeLabels } from './labels.js';
 import { parsePredictBody } from './invoke.js';
-import { gsUri, parseGsUri } from './settings.js';
+import { gsUri, parentOf, parseGsUri } from './settings.js';
 import { observeModels } from './vertex-model.js';
 
 const MIB = 1024 * 1024;
@@ -142,4 +143,37 @@ export async function readAsyncResult(clients: GcpClients, id: string): Promise<
     }
   }
   return { id, state, contentType: 'application/json', body: Buffer.from(JSON.stringify({ predictions })) };
+}
+
+/**
+ * Removes the batch prediction jobs async requests ran on a model (finished ones; running ones are
+ * cancelled first), so destroying an async endpoint leaves no job behind. Their results stay in GCS.
+ */
+export async function deleteAsyncJobs(dc: DeploymentContext, modelId: string): Promise<void> {
+  const filter = Object.entries(
+    encodeLabels({ [TAGS.managedBy]: 'modelport', 'modelport.dev/async-of': dc.settings.name }),
+  )
+    .map(([k, v]) => `labels.${k}="${v}"`)
+    .join(' AND ');
+  const [jobs] = await call(
+    'list async batch prediction jobs',
+    () => dc.clients.jobs.listBatchPredictionJobs({ parent: parentOf(dc.settings), filter }),
+    true,
+  );
+  for (const job of jobs.filter((j) => (j.model ?? '').replace(/@.*$/, '').endsWith(`/models/${modelId}`))) {
+    const name = job.name ?? '';
+    if (['JOB_STATE_QUEUED', 'JOB_STATE_PENDING', 'JOB_STATE_RUNNING'].includes(String(job.state))) {
+      await call(`cancel batch prediction job ${name}`, () =>
+        dc.clients.jobs.cancelBatchPredictionJob({ name }),
+      );
+      await waitJob(dc, name);
+    }
+    try {
+      await longRunning(dc, `delete batch prediction job ${name}`, () =>
+        dc.clients.jobs.deleteBatchPredictionJob({ name }, dc.clients.lro),
+      );
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
 }

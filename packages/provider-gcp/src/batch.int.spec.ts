@@ -154,5 +154,7 @@ describe('async endpoints, emulated by batch prediction', { sequential: true }, 
     expect(JSON.parse(Buffer.from(result.body ?? []).toString('utf8'))).toEqual(expected);
     await h.modelport().destroy(manifest);
     expect(h.emulator.models.size).toBe(0);
+    // The request's batch job went with the model.
+    expect(h.emulator.batchJobs.size).toBe(0);
   });
 });

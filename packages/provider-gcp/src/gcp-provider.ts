@@ -17,7 +17,7 @@ import type {
 import { DeploymentState, ModelportError, isBatchJob, isEndpoint, resourceKey } from '@modelport/core';
 import { inject, injectable } from '@modelport/core/di';
 import { deleteFolder, modelArtifact, observeArtifacts, uploadArtifact } from './artifact.js';
-import { invokeAsyncByBatch, parseAsyncId, readAsyncResult } from './async.js';
+import { deleteAsyncJobs, invokeAsyncByBatch, parseAsyncId, readAsyncResult } from './async.js';
 import { batchDesired, batchExecute, batchObserve, batchStatus, isBatchType } from './batch-job.js';
 import { capabilities } from './capabilities.js';
 import type { GcpClientFactory as ClientFactory } from './client-factory.js';
@@ -100,6 +100,10 @@ export class GcpProvider implements EndpointProvider {
         if (!remove) await uploadArtifact(dc, action, await this.currentArtifact(dc, action));
         return;
       case RT.model:
+        // Async requests ran as batch jobs on this model: they go with it.
+        if ((remove || replace) && isEndpoint(manifest) && manifest.manifest.spec.mode === 'async') {
+          await deleteAsyncJobs(dc, action.name);
+        }
         if (remove || replace) await deleteModel(dc, action.name);
         if (!remove) await createModel(dc, action);
         return;
