@@ -1,6 +1,6 @@
 // BatchJob as a Vertex AI batch prediction job, and async endpoints emulated through batch prediction,
 // against the emulator: the input folder is uploaded, the job runs the model, the predictions come back.
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { referencePredictions } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,39 @@ describe('batch prediction', { sequential: true }, () => {
     const [rerun] = await h.modelport().apply(changed);
     expect(rerun?.result.failed).toEqual([]);
     expect((await h.modelport().status(changed))[0]?.state).toBe('succeeded');
+  });
+
+  it('reads CSV input (a header row, then one instance per row)', async () => {
+    const input = join(h.dir, 'csv-input');
+    await mkdir(input, { recursive: true });
+    await writeFile(
+      join(input, 'flowers.csv'),
+      'sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n',
+    );
+    const file = await h.manifest('iris-batch.yaml', 'csv.yaml', [
+      [/name: iris-vertex-batch$/m, 'name: iris-csv'],
+      [`input: ${join(ROOT, 'examples/iris/batch-input')}`, `input: ${input}`],
+      ['output: ./vertex-output', `output: ${join(h.dir, 'csv-out')}`],
+      ['format: jsonl', 'format: csv'],
+    ]);
+    expect((await h.modelport().apply(file))[0]?.result.ok).toBe(true);
+    const job = [...h.emulator.batchJobs.values()].find((j) =>
+      String(j['displayName']).startsWith('iris-csv-'),
+    );
+    expect(job?.['inputConfig']).toMatchObject({
+      instancesFormat: 'csv',
+      gcsSource: { uris: [expect.stringMatching(/flowers\.csv$/)] },
+    });
+    const out = lines(await readFile(join(h.dir, 'csv-out/predictions_00001.jsonl'), 'utf8')) as {
+      prediction: unknown;
+    }[];
+    expect({ predictions: out.map((o) => o.prediction) }).toEqual(
+      await referencePredictions(IRIS_MODEL, [
+        [5.1, 3.5, 1.4, 0.2],
+        [6.7, 3.0, 5.2, 2.3],
+      ]),
+    );
+    await h.modelport().destroy(file);
   });
 
   it('destroy deletes the jobs, the model, the uploaded input and the model folder', async () => {
