@@ -12,8 +12,9 @@ import { hashedName, hashedNamePattern, modelName } from './vertex-model.js';
 
 /**
  * A model deployed on the endpoint, as compared. Vertex keeps no labels on a DeployedModel: it is named
- * (displayName) `<name>-<hash8>` of these properties, and its spec hash is the hash of what is read back,
- * so any change deploys a new one beside the old (blue-green) and an unchanged one is a no-op.
+ * (displayName) `<name>-<hash8>` of what cannot change in place, and its spec hash is the hash of what is
+ * read back. A new model or machine deploys a new one beside the old (blue-green); replicas and
+ * autoscaling change in place; an unchanged one is a no-op.
  */
 export interface DeployedModelProperties {
   model: string;
@@ -30,16 +31,26 @@ export interface TrafficProperties {
   split: Record<string, number>;
 }
 
+/** What a deployed model cannot change in place: a change deploys a new one beside it. */
+const IMMUTABLE: readonly (keyof DeployedModelProperties)[] = [
+  'model',
+  'machineType',
+  'accelerator',
+  'serviceAccount',
+];
+
 export function deployedModelResource(
   settings: GcpSettings,
   properties: DeployedModelProperties,
 ): DesiredResource {
   const props = properties as unknown as Record<string, unknown>;
+  // Named after what cannot change, so replicas and autoscaling change in place (MutateDeployedModel).
+  const fixed = Object.fromEntries(IMMUTABLE.map((k) => [k, props[k]]));
   return {
     type: RT.deployedModel,
-    name: hashedName(settings.name, props),
+    name: hashedName(settings.name, fixed),
     properties: props,
-    immutable: Object.keys(props),
+    immutable: IMMUTABLE,
     dependsOn: [
       resourceKey({ type: RT.endpoint, name: settings.name }),
       resourceKey({ type: RT.model, name: properties.model }),
@@ -181,6 +192,47 @@ export async function deployModel(dc: DeploymentContext, action: PlanAction): Pr
       },
     );
   }
+}
+
+/** Replica counts and autoscaling metrics, changed in place on the running deployed model. */
+export async function mutateDeployedModel(dc: DeploymentContext, action: PlanAction): Promise<void> {
+  const p = action.desired?.properties as unknown as DeployedModelProperties;
+  const endpoint = await requireEndpoint(dc);
+  const target = endpoint.deployedModels?.find((d) => d.displayName === action.name);
+  if (target === undefined) {
+    throw new ModelportError(
+      'notFound',
+      `deployed model ${action.name} is not on endpoint ${dc.settings.name}`,
+      {
+        retryable: true,
+      },
+    );
+  }
+  await longRunning(dc, `change the scaling of ${action.name}`, () =>
+    dc.clients.endpoints.mutateDeployedModel(
+      {
+        endpoint: endpoint.name ?? '',
+        deployedModel: {
+          id: target.id ?? '',
+          dedicatedResources: {
+            // Required by the API even though it cannot change: the deployed model's own.
+            machineSpec: target.dedicatedResources?.machineSpec ?? { machineType: p.machineType },
+            minReplicaCount: p.minReplicas,
+            maxReplicaCount: p.maxReplicas,
+            autoscalingMetricSpecs: p.autoscaling.map((m) => ({ metricName: m.metric, target: m.target })),
+          },
+        },
+        updateMask: {
+          paths: [
+            'dedicated_resources.min_replica_count',
+            'dedicated_resources.max_replica_count',
+            'dedicated_resources.autoscaling_metric_specs',
+          ],
+        },
+      },
+      dc.clients.lro,
+    ),
+  );
 }
 
 /** Undeploys a deployed model by display name; its traffic goes to the models that stay. */

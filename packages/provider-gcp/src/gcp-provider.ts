@@ -23,7 +23,13 @@ import { capabilities } from './capabilities.js';
 import type { GcpClientFactory as ClientFactory } from './client-factory.js';
 import { sdkLoadTimings } from './client-factory.js';
 import type { DeploymentContext } from './deployment-context.js';
-import { deployModel, observeDeployment, shiftTraffic, undeployByName } from './deployment.js';
+import {
+  deployModel,
+  mutateDeployedModel,
+  observeDeployment,
+  shiftTraffic,
+  undeployByName,
+} from './deployment.js';
 import {
   createEndpoint,
   deleteEndpoint,
@@ -113,6 +119,7 @@ export class GcpProvider implements EndpointProvider {
         if (!remove) await createEndpoint(dc, action);
         return;
       case RT.deployedModel:
+        if (action.kind === 'update') return mutateDeployedModel(dc, action);
         if (remove || replace) await undeployByName(dc, action.name);
         if (!remove) await deployModel(dc, action);
         return;

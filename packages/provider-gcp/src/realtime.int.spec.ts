@@ -159,6 +159,31 @@ describe('Vertex AI endpoint', { sequential: true }, () => {
     manifest = changed;
   });
 
+  it('changes replicas and the autoscaling target in place (MutateDeployedModel), with no new deployment', async () => {
+    const scaled = await h.manifest('iris-endpoint.yaml', 'scaled.yaml', [
+      ['bakeTimeSeconds: 300', 'bakeTimeSeconds: 1'],
+      ['timeoutSeconds: 30', 'timeoutSeconds: 20'],
+      ['maxReplicas: 4', 'maxReplicas: 6'],
+      ['target: 60', 'target: 70'],
+    ]);
+    const before = deployed()[0];
+    const [plan] = await h.modelport().plan(scaled);
+    expect(plan?.actions.filter((a) => a.kind !== 'noop').map((a) => `${a.kind} ${a.type}`)).toEqual([
+      'update vertex:DeployedModel',
+    ]);
+    expect((await h.modelport().apply(scaled))[0]?.result.ok).toBe(true);
+    const [after] = deployed();
+    expect(after?.['id']).toBe(before?.['id']);
+    expect(after?.['dedicatedResources']).toMatchObject({
+      maxReplicaCount: 6,
+      autoscalingMetricSpecs: [{ target: 70 }],
+    });
+    expect(new Set(kinds(await h.modelport().plan(scaled)).map((k) => k.split(' ')[0]))).toEqual(
+      new Set(['noop']),
+    );
+    manifest = scaled;
+  });
+
   it('destroys in order: undeploy, delete the endpoint, then the model, then its files', async () => {
     const order: string[] = [];
     const stop = h.emulator.faults.onCall((call, phase) => {

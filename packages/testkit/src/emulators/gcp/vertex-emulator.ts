@@ -59,6 +59,10 @@ const LRO: Record<string, { metadata: string; response: string }> = {
   CreateEndpoint: { metadata: `${V1}.CreateEndpointOperationMetadata`, response: `${V1}.Endpoint` },
   DeleteEndpoint: { metadata: `${V1}.DeleteOperationMetadata`, response: 'google.protobuf.Empty' },
   DeployModel: { metadata: `${V1}.DeployModelOperationMetadata`, response: `${V1}.DeployModelResponse` },
+  MutateDeployedModel: {
+    metadata: `${V1}.MutateDeployedModelOperationMetadata`,
+    response: `${V1}.MutateDeployedModelResponse`,
+  },
   UndeployModel: {
     metadata: `${V1}.UndeployModelOperationMetadata`,
     response: `${V1}.UndeployModelResponse`,
@@ -112,6 +116,7 @@ export class VertexEmulator {
       'EndpointService.DeleteEndpoint': (r) => this.deleteEndpoint(str(r, 'name')),
       'EndpointService.DeployModel': (r) => this.deployModel(r),
       'EndpointService.UndeployModel': (r) => this.undeployModel(r),
+      'EndpointService.MutateDeployedModel': (r) => this.mutateDeployedModel(r),
       'PredictionService.Predict': (r, bytes) => this.predict(r, bytes),
       'JobService.CreateBatchPredictionJob': (r) => this.createBatchJob(r),
       'JobService.GetBatchPredictionJob': (r) => this.getBatchJob(str(r, 'name')),
@@ -532,6 +537,41 @@ export class VertexEmulator {
       current['trafficSplit'] = Object.keys(split).length > 0 ? split : traffic;
       current['updateTime'] = timestamp();
       return {};
+    });
+  }
+
+  /** Replica counts and autoscaling metrics of a deployed model change in place (nothing else may). */
+  private mutateDeployedModel(request: Obj): Obj {
+    const endpointName = str(request, 'endpoint');
+    const endpoint = this.getEndpoint(endpointName);
+    const update = request['deployedModel'] as Obj;
+    const id = str(update, 'id');
+    const current = ((endpoint['deployedModels'] ?? []) as Obj[]).find((d) => d['id'] === id);
+    if (current === undefined) {
+      throw new RpcError(grpc.status.NOT_FOUND, `DeployedModel ${id} is not found on ${endpointName}.`);
+    }
+    const allowed: Record<string, string> = {
+      'dedicated_resources.min_replica_count': 'minReplicaCount',
+      'dedicated_resources.max_replica_count': 'maxReplicaCount',
+      'dedicated_resources.autoscaling_metric_specs': 'autoscalingMetricSpecs',
+    };
+    const paths = ((request['updateMask'] as Obj | undefined)?.['paths'] ?? []) as string[];
+    if (paths.length === 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'update_mask is required.');
+    const fields = paths.map((path) => {
+      const snake = path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+      const field = allowed[snake];
+      if (field === undefined) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `${path} cannot be mutated on a deployed model.`);
+      }
+      return field;
+    });
+    const wanted = (update['dedicatedResources'] ?? {}) as Obj;
+    const next = { ...((current['dedicatedResources'] ?? {}) as Obj) };
+    for (const field of fields) next[field] = wanted[field] ?? (field === 'autoscalingMetricSpecs' ? [] : 0);
+    checkResources(next);
+    return this.operation(endpointName.replace(/\/endpoints\/.*$/, ''), 'MutateDeployedModel', () => {
+      current['dedicatedResources'] = next;
+      return { deployedModel: current };
     });
   }
 
