@@ -61,6 +61,17 @@ describe('what an Endpoint becomes on Vertex AI', () => {
     expect(model?.properties['predictRoute']).toBeUndefined();
   });
 
+  it('warns, located in the file, that a shared endpoint ends requests after 60 s', async () => {
+    const manifest = load([['timeoutSeconds: 30', 'timeoutSeconds: 600']]);
+    await endpointResources(manifest, settingsOf(manifest));
+    expect(manifest.warnings).toContainEqual(
+      expect.objectContaining({
+        path: 'spec.limits.timeoutSeconds',
+        message: expect.stringContaining('after 60 s'),
+      }),
+    );
+  });
+
   it('refuses what Vertex AI cannot do, before any call', async () => {
     await expect(resources([['metric: cpuUtilization', 'metric: concurrency']])).rejects.toMatchObject({
       kind: 'capability',

@@ -5,7 +5,7 @@ import type { DeployedModelProperties } from './deployment.js';
 import { deployedModelResource, trafficResource } from './deployment.js';
 import { endpointResource } from './endpoint.js';
 import { pickMachineType, VERTEX_ACCELERATORS } from './machine-types.js';
-import { warnIgnoredFields } from './notes.js';
+import { warnIgnored, warnIgnoredFields } from './notes.js';
 import { modelContainer } from './serving.js';
 import type { GcpSettings } from './settings.js';
 import { modelResource } from './vertex-model.js';
@@ -15,6 +15,8 @@ const MIB = 1024 * 1024;
 export const SHARED_LIMIT_BYTES = 1.5 * MIB;
 export const DEDICATED_LIMIT_BYTES = 10 * MIB;
 const DEFAULT_TIMEOUT_S = 60;
+/** Longest request on a shared public endpoint (dedicated endpoints: up to an hour). */
+const SHARED_TIMEOUT_S = 60;
 
 /** Vertex autoscaling metrics for the neutral ones it has (cpu and GPU duty cycle in percent, requests per replica). */
 export const AUTOSCALING_METRICS: Readonly<Record<string, string>> = {
@@ -60,6 +62,20 @@ export async function endpointResources(
       queueTtlSeconds: 'batch prediction jobs start at once and have no queue time-to-live',
       maxRetries: 'batch prediction jobs are not retried per request',
     });
+  }
+  const timeout = spec.limits?.timeoutSeconds;
+  if (
+    mode === 'realtime' &&
+    !settings.dedicatedEndpoint &&
+    timeout !== undefined &&
+    timeout > SHARED_TIMEOUT_S
+  ) {
+    warnIgnored(
+      manifest,
+      ['spec', 'limits', 'timeoutSeconds'],
+      `Vertex AI ends requests to a shared endpoint after ${SHARED_TIMEOUT_S} s: timeoutSeconds ${timeout} applies to the container only`,
+      'set spec.extensions.gcp.dedicatedEndpoint: true for requests of up to an hour, or lower timeoutSeconds',
+    );
   }
   const artifact = await modelArtifact(manifest, settings);
   const artifactRes = artifactResource(artifact);
