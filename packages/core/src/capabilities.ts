@@ -72,11 +72,24 @@ export interface Capabilities {
   batch: BatchCapabilities;
   /** Extensions keys the provider requires, e.g. `['subscriptionId', 'resourceGroup', 'workspace']`. */
   requiredExtensions: readonly string[];
+  /** Keys required only by batch jobs or async endpoints (Azure ML runs both on a compute cluster). */
+  requiredExtensionsFor?: { batch?: readonly string[]; async?: readonly string[] };
   /**
    * The machine types `spec.compute` maps to, smallest first within a family. Absent when the provider
    * takes vCPUs and memory as they are (local, KServe): there is no catalog to translate through.
    */
   instances?: readonly InstanceSpec[];
+}
+
+/** Every extension key a manifest of this kind (and endpoint mode) needs on this provider. */
+export function requiredExtensionsOf(caps: Capabilities, kind: string, mode?: string): string[] {
+  const extra =
+    kind === 'BatchJob'
+      ? caps.requiredExtensionsFor?.batch
+      : mode === 'async'
+        ? caps.requiredExtensionsFor?.async
+        : undefined;
+  return [...new Set([...caps.requiredExtensions, ...(extra ?? [])])];
 }
 
 /** The payload limit of a mode for a manifest's own extensions of that provider. */

@@ -60,5 +60,7 @@ export const capabilities: Capabilities = {
     note: 'needs extensions.azure.computeCluster; output rows are appended into one file (outputAction AppendRow)',
   },
   requiredExtensions: ['subscriptionId', 'resourceGroup', 'workspace'],
+  // Batch endpoints and the batch jobs that emulate async run on a compute cluster of the workspace.
+  requiredExtensionsFor: { batch: ['computeCluster'], async: ['computeCluster'] },
   instances: INSTANCE_CATALOG,
 };

@@ -130,7 +130,12 @@ export function renderCapabilityDoc(all: readonly Capabilities[]): string {
         list(c.modelFormats),
         list(c.modelUriSchemes.map((s) => (s === 'file' ? 'local path' : `${s}://`))),
         c.requiresRegion ? `required (${c.regions.length} known)` : 'none',
-        list(c.requiredExtensions.map((k) => `extensions.${c.provider}.${k}`)),
+        list([
+          ...c.requiredExtensions.map((k) => `extensions.${c.provider}.${k}`),
+          ...Object.entries(c.requiredExtensionsFor ?? {}).flatMap(([what, keys]) =>
+            (keys ?? []).map((k) => `extensions.${c.provider}.${k} (${what})`),
+          ),
+        ]),
         String(c.maxNameLength),
         c.instances === undefined ? 'resources as given' : `${c.instances.length} in the catalog`,
       ]),

@@ -1,5 +1,5 @@
 import type { Capabilities, ModeCapabilities } from '../capabilities.js';
-import { effectiveMaxPayloadMB } from '../capabilities.js';
+import { effectiveMaxPayloadMB, requiredExtensionsOf } from '../capabilities.js';
 import { validateCron } from './cron.js';
 import type { PathSegment } from './diagnostics.js';
 import type {
@@ -193,7 +193,8 @@ function checkExtensions(
     }
   }
   const own = extensions[caps.provider] ?? {};
-  for (const required of caps.requiredExtensions) {
+  const mode = manifest.kind === 'Endpoint' ? (manifest.spec.mode ?? 'realtime') : undefined;
+  for (const required of requiredExtensionsOf(caps, manifest.kind, mode)) {
     if (own[required] === undefined) {
       issues.push({
         severity: 'error',

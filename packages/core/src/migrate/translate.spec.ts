@@ -275,6 +275,27 @@ describe('translateManifest', () => {
     expect(back).toContain('roleArn: arn:aws:iam::1234:role/sm'); // the source's extensions were kept
   });
 
+  it('asks for the keys only some kinds need (a compute cluster for batch jobs)', () => {
+    const batchJob = `apiVersion: modelport.dev/v1alpha1
+kind: BatchJob
+metadata:
+  name: iris-batch
+spec:
+  model: { format: onnx, uri: ./model.onnx }
+  target: { provider: aws, region: eu-west-1 }
+  batch: { input: ./in, output: ./out, format: jsonl }
+`;
+    const withCluster = (id: string) =>
+      id === 'gcp' ? { ...CAPS['gcp']!, requiredExtensionsFor: { batch: ['computeCluster'] } } : CAPS[id];
+    const batch = migrate(batchJob, 'gcp', { capabilitiesOf: withCluster });
+    expect(batch.report.todos.map((t) => t.path).sort()).toEqual([
+      'spec.extensions.gcp.computeCluster',
+      'spec.extensions.gcp.project',
+    ]);
+    const endpoint = migrate(AWS, 'gcp', { capabilitiesOf: withCluster });
+    expect(endpoint.report.todos.map((t) => t.path)).not.toContain('spec.extensions.gcp.computeCluster');
+  });
+
   it('refuses an unknown target with the installed providers', () => {
     expect(() => migrate(AWS, 'nope')).toThrow(/not installed/);
   });

@@ -1,7 +1,7 @@
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { Document, LineCounter } from 'yaml';
 import type { Capabilities, EndpointMode, ModeCapabilities } from '../capabilities.js';
-import { effectiveMaxPayloadMB } from '../capabilities.js';
+import { effectiveMaxPayloadMB, requiredExtensionsOf } from '../capabilities.js';
 import { ModelportError } from '../errors.js';
 import { uriScheme } from '../manifest/semantic.js';
 import { DEFAULT_PROVIDER } from '../manifest/types.js';
@@ -584,7 +584,10 @@ class DocumentTranslation {
     }
     const own = (this.get(['spec', 'extensions', to]) as Json | undefined) ?? {};
     for (const key of Object.keys(own)) this.mark(['spec', 'extensions', to, key], 'carried');
-    for (const required of this.target.requiredExtensions) {
+    const kind = String(this.js['kind']);
+    const mode =
+      kind === 'Endpoint' ? ((this.get(['spec', 'mode']) as string | undefined) ?? 'realtime') : undefined;
+    for (const required of requiredExtensionsOf(this.target, kind, mode)) {
       const at: Path = ['spec', 'extensions', to, required];
       if (own[required] !== undefined || this.setting(at) !== undefined) continue;
       this.todo(at, `spec.extensions.${to}.${required}, which ${this.target.displayName} needs`, undefined);
