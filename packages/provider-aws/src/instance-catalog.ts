@@ -1,4 +1,5 @@
-import type { InstanceSpec } from '@modelport/core';
+import { pickForCompute } from '@modelport/core';
+import type { ComputeRequest, InstanceSpec } from '@modelport/core';
 
 /**
  * SageMaker instance types modelport picks from, as data: vCPUs, memory and accelerators per type. The
@@ -75,37 +76,21 @@ export const ACCELERATORS: readonly string[] = [
   ...new Set(INSTANCE_CATALOG.flatMap((t) => (t.accelerator === undefined ? [] : [t.accelerator.type]))),
 ];
 
-export interface ComputeRequest {
-  cpu?: number;
-  memoryGiB?: number;
-  accelerator?: { type: string; count?: number };
-}
+export type { ComputeRequest } from '@modelport/core';
 
 /** The default when nothing is asked for: a general-purpose 2 vCPU / 8 GiB instance. */
 export const DEFAULT_INSTANCE_TYPE = 'ml.m5.large';
 
 /**
  * The smallest catalog type with at least the asked vCPUs, memory and accelerators (exact accelerator
- * type); undefined when none fits. Size is compared by accelerator count, then vCPUs, then memory.
+ * type), among the Batch Transform ones when `forTransform`; undefined when none fits. Size is compared by
+ * accelerator count, then vCPUs, then memory.
  */
 export function pickInstanceType(request: ComputeRequest, forTransform = false): InstanceType | undefined {
-  const wanted = request.accelerator;
-  const fits = INSTANCE_CATALOG.filter(
-    (t) =>
-      (!forTransform || t.transform) &&
-      t.vcpus >= (request.cpu ?? 0) &&
-      t.memoryGiB >= (request.memoryGiB ?? 0) &&
-      (wanted === undefined
-        ? t.accelerator === undefined
-        : t.accelerator?.type === wanted.type && t.accelerator.count >= (wanted.count ?? 1)),
+  return pickForCompute(
+    INSTANCE_CATALOG,
+    request,
+    DEFAULT_INSTANCE_TYPE,
+    (t) => !forTransform || t.transform,
   );
-  if (request.cpu === undefined && request.memoryGiB === undefined && wanted === undefined) {
-    return INSTANCE_CATALOG.find((t) => t.name === DEFAULT_INSTANCE_TYPE);
-  }
-  return [...fits].sort(
-    (a, b) =>
-      (a.accelerator?.count ?? 0) - (b.accelerator?.count ?? 0) ||
-      a.vcpus - b.vcpus ||
-      a.memoryGiB - b.memoryGiB,
-  )[0];
 }

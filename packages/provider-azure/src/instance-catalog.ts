@@ -1,4 +1,5 @@
-import type { InstanceSpec } from '@modelport/core';
+import { pickForCompute } from '@modelport/core';
+import type { ComputeRequest, InstanceSpec } from '@modelport/core';
 
 const cpu = (name: string, vcpus: number, memoryGiB: number): InstanceSpec => ({ name, vcpus, memoryGiB });
 const gpu = (name: string, vcpus: number, memoryGiB: number, type: string, count: number): InstanceSpec => ({
@@ -49,29 +50,9 @@ export const ACCELERATORS: readonly string[] = [
 /** The default when nothing is asked for: 2 vCPUs, 7 GiB (the smallest size Azure ML recommends for serving). */
 export const DEFAULT_INSTANCE_TYPE = 'Standard_DS2_v2';
 
-export interface ComputeRequest {
-  cpu?: number;
-  memoryGiB?: number;
-  accelerator?: { type: string; count?: number };
-}
+export type { ComputeRequest } from '@modelport/core';
 
 /** The smallest catalog size with at least the asked vCPUs, memory and accelerators; undefined if none fits. */
 export function pickInstanceType(request: ComputeRequest): InstanceSpec | undefined {
-  if (request.cpu === undefined && request.memoryGiB === undefined && request.accelerator === undefined) {
-    return INSTANCE_CATALOG.find((t) => t.name === DEFAULT_INSTANCE_TYPE);
-  }
-  const wanted = request.accelerator;
-  return INSTANCE_CATALOG.filter(
-    (t) =>
-      t.vcpus >= (request.cpu ?? 0) &&
-      t.memoryGiB >= (request.memoryGiB ?? 0) &&
-      (wanted === undefined
-        ? t.accelerator === undefined
-        : t.accelerator?.type === wanted.type && t.accelerator.count >= (wanted.count ?? 1)),
-  ).sort(
-    (a, b) =>
-      (a.accelerator?.count ?? 0) - (b.accelerator?.count ?? 0) ||
-      a.vcpus - b.vcpus ||
-      a.memoryGiB - b.memoryGiB,
-  )[0];
+  return pickForCompute(INSTANCE_CATALOG, request, DEFAULT_INSTANCE_TYPE);
 }

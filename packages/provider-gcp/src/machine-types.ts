@@ -1,4 +1,5 @@
-import type { InstanceSpec } from '@modelport/core';
+import { pickForCompute } from '@modelport/core';
+import type { ComputeRequest, InstanceSpec } from '@modelport/core';
 
 /**
  * Vertex AI machine types modelport picks from, as data (vCPUs, memory, attached GPUs with neutral names
@@ -94,11 +95,7 @@ export const ACCELERATORS: readonly string[] = [
   ...new Set(MACHINE_CATALOG.flatMap((m) => (m.accelerator === undefined ? [] : [m.accelerator.type]))),
 ];
 
-export interface ComputeRequest {
-  cpu?: number;
-  memoryGiB?: number;
-  accelerator?: { type: string; count?: number };
-}
+export type { ComputeRequest } from '@modelport/core';
 
 /** The default when nothing is asked for: 2 vCPUs, 7.5 GiB (what the Vertex console proposes first). */
 export const DEFAULT_MACHINE_TYPE = 'n1-standard-2';
@@ -108,22 +105,5 @@ export const DEFAULT_MACHINE_TYPE = 'n1-standard-2';
  * type); undefined when none fits. Size is compared by accelerator count, then vCPUs, then memory.
  */
 export function pickMachineType(request: ComputeRequest): MachineType | undefined {
-  const wanted = request.accelerator;
-  if (request.cpu === undefined && request.memoryGiB === undefined && wanted === undefined) {
-    return MACHINE_CATALOG.find((t) => t.name === DEFAULT_MACHINE_TYPE);
-  }
-  const fits = MACHINE_CATALOG.filter(
-    (t) =>
-      t.vcpus >= (request.cpu ?? 0) &&
-      t.memoryGiB >= (request.memoryGiB ?? 0) &&
-      (wanted === undefined
-        ? t.accelerator === undefined
-        : t.accelerator?.type === wanted.type && t.accelerator.count >= (wanted.count ?? 1)),
-  );
-  return [...fits].sort(
-    (a, b) =>
-      (a.accelerator?.count ?? 0) - (b.accelerator?.count ?? 0) ||
-      a.vcpus - b.vcpus ||
-      a.memoryGiB - b.memoryGiB,
-  )[0];
+  return pickForCompute(MACHINE_CATALOG, request, DEFAULT_MACHINE_TYPE);
 }

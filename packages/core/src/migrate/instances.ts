@@ -13,10 +13,10 @@ function bySize(a: InstanceSpec, b: InstanceSpec): number {
  * The smallest type of `catalog` with at least the vCPUs, memory and accelerators of `wanted` (same
  * neutral accelerator type; a CPU type when `wanted` has none). Undefined when none satisfies it.
  */
-export function smallestSatisfying(
-  catalog: readonly InstanceSpec[],
+export function smallestSatisfying<T extends InstanceSpec>(
+  catalog: readonly T[],
   wanted: { vcpus: number; memoryGiB: number; accelerator?: { type: string; count: number } },
-): InstanceSpec | undefined {
+): T | undefined {
   const accelerator = wanted.accelerator;
   return catalog
     .filter(
@@ -28,6 +28,35 @@ export function smallestSatisfying(
           : t.accelerator?.type === accelerator.type && t.accelerator.count >= accelerator.count),
     )
     .sort(bySize)[0];
+}
+
+/** What `spec.compute` asks of a machine: each part optional (an accelerator's count defaults to 1). */
+export interface ComputeRequest {
+  cpu?: number;
+  memoryGiB?: number;
+  accelerator?: { type: string; count?: number };
+}
+
+/**
+ * The type of `catalog` a compute request gets: `defaultName` when it asks for nothing, otherwise the
+ * smallest type (among those `accept` lets through, all by default) with at least the asked vCPUs, memory
+ * and accelerators (exact accelerator type, count 1 unless given). Undefined when none fits.
+ */
+export function pickForCompute<T extends InstanceSpec>(
+  catalog: readonly T[],
+  request: ComputeRequest,
+  defaultName: string,
+  accept: (t: T) => boolean = () => true,
+): T | undefined {
+  const wanted = request.accelerator;
+  if (request.cpu === undefined && request.memoryGiB === undefined && wanted === undefined) {
+    return catalog.find((t) => t.name === defaultName);
+  }
+  return smallestSatisfying(catalog.filter(accept), {
+    vcpus: request.cpu ?? 0,
+    memoryGiB: request.memoryGiB ?? 0,
+    ...(wanted === undefined ? {} : { accelerator: { type: wanted.type, count: wanted.count ?? 1 } }),
+  });
 }
 
 export function describeInstance(t: InstanceSpec): string {
