@@ -26,6 +26,7 @@ export * from './engine/engine.js';
 export * from './engine/events.js';
 export * from './engine/retry.js';
 export * from './engine/wait.js';
+export * from './env.js';
 export * from './errors.js';
 export * from './hash.js';
 export * from './manifest/diagnostics.js';

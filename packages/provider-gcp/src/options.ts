@@ -1,4 +1,4 @@
-import { ModelportError } from '@modelport/core';
+import { positiveFromEnv } from '@modelport/core';
 
 /** How the provider waits; tests make the polls fast, production keeps the defaults. */
 export interface GcpProviderOptions {
@@ -16,17 +16,8 @@ export const DEFAULT_OPTIONS: GcpProviderOptions = {
 /** Options from the environment: MODELPORT_GCP_POLL_MS, MODELPORT_GCP_WAIT_TIMEOUT_S. */
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): GcpProviderOptions {
   return {
-    pollIntervalMs: positive(env, 'MODELPORT_GCP_POLL_MS', DEFAULT_OPTIONS.pollIntervalMs),
-    waitTimeoutMs: positive(env, 'MODELPORT_GCP_WAIT_TIMEOUT_S', DEFAULT_OPTIONS.waitTimeoutMs / 1000) * 1000,
+    pollIntervalMs: positiveFromEnv(env, 'MODELPORT_GCP_POLL_MS', DEFAULT_OPTIONS.pollIntervalMs),
+    waitTimeoutMs:
+      positiveFromEnv(env, 'MODELPORT_GCP_WAIT_TIMEOUT_S', DEFAULT_OPTIONS.waitTimeoutMs / 1000) * 1000,
   };
-}
-
-function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new ModelportError('invalidInput', `${name} must be a positive number, got ${JSON.stringify(raw)}`);
-  }
-  return value;
 }
