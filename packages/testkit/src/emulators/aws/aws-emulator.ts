@@ -299,7 +299,7 @@ export class AwsEmulator {
     let protocol: Protocol = 'rest-xml';
     let streamed = false;
     try {
-      if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+      await this.faults.waitLatency();
       const url = new URL(req.url ?? '/', 'http://emulator');
       const resolved = this.resolve(req, url);
       const serviceId = resolved.serviceId;

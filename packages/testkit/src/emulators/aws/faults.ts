@@ -1,3 +1,6 @@
+import { EmulatorFaults, FaultCounter, takeReason, takeReasonByPrefix } from '../shared/faults.js';
+import type { FaultHook } from '../shared/faults.js';
+
 /** A call the emulator is about to answer, as fault hooks see it. */
 export interface CallInfo {
   service: string;
@@ -6,33 +9,30 @@ export interface CallInfo {
   input: Record<string, unknown>;
 }
 
-export type CallHook = (call: CallInfo, phase: 'before' | 'after') => void | Promise<void>;
+export type CallHook = FaultHook<CallInfo>;
 
 /**
  * Faults the tests switch on, per operation name (e.g. `CreateModel`, `PutObject`) or `*` for every one:
  * throttling and 500s for the next N calls, a latency per call, endpoints that stay in Creating or end in
  * Failed, an update that fails and rolls back, transform jobs that fail, and hooks around calls.
  */
-export class Faults {
-  /** Added to every call before it is answered (the bench sets 100 ms). */
-  latencyMs = 0;
-  private readonly throttles = new Map<string, number>();
-  private readonly errors500 = new Map<string, number>();
+export class Faults extends EmulatorFaults<CallInfo> {
+  private readonly throttles = new FaultCounter();
+  private readonly errors500 = new FaultCounter();
   private readonly stuck = new Set<string>();
   private readonly createFailures = new Map<string, string>();
   private readonly updateFailures = new Map<string, string>();
   private readonly jobFailures = new Map<string, string>();
-  private readonly hooks: CallHook[] = [];
 
   /** The next `times` calls of `operation` answer ThrottlingException (S3: 503 SlowDown). */
   throttle(operation: string, times: number): this {
-    this.throttles.set(operation, (this.throttles.get(operation) ?? 0) + times);
+    this.throttles.add(operation, times, true);
     return this;
   }
 
   /** The next `times` calls of `operation` answer 500 InternalFailure. */
   fail500(operation: string, times: number): this {
-    this.errors500.set(operation, (this.errors500.get(operation) ?? 0) + times);
+    this.errors500.add(operation, times, true);
     return this;
   }
 
@@ -71,34 +71,24 @@ export class Faults {
     return this;
   }
 
-  /** Called before and after every call (after: once the handler answered successfully). */
-  onCall(hook: CallHook): () => void {
-    this.hooks.push(hook);
-    return () => {
-      const i = this.hooks.indexOf(hook);
-      if (i >= 0) this.hooks.splice(i, 1);
-    };
-  }
-
-  reset(): void {
-    this.latencyMs = 0;
+  override reset(): void {
+    super.reset();
     this.throttles.clear();
     this.errors500.clear();
     this.stuck.clear();
     this.createFailures.clear();
     this.updateFailures.clear();
     this.jobFailures.clear();
-    this.hooks.length = 0;
   }
 
   /** @internal */
   takeThrottle(operation: string): boolean {
-    return take(this.throttles, operation) || take(this.throttles, '*');
+    return this.throttles.take(operation) ?? false;
   }
 
   /** @internal */
   take500(operation: string): boolean {
-    return take(this.errors500, operation) || take(this.errors500, '*');
+    return this.errors500.take(operation) ?? false;
   }
 
   /** @internal */
@@ -118,36 +108,6 @@ export class Faults {
 
   /** @internal */
   takeJobFailure(jobName: string): string | undefined {
-    for (const [prefix, reason] of this.jobFailures) {
-      if (prefix === '*' || jobName.startsWith(prefix)) {
-        this.jobFailures.delete(prefix);
-        return reason;
-      }
-    }
-    return undefined;
+    return takeReasonByPrefix(this.jobFailures, jobName);
   }
-
-  /** @internal */
-  async runHooks(call: CallInfo, phase: 'before' | 'after'): Promise<void> {
-    for (const hook of [...this.hooks]) await hook(call, phase);
-  }
-}
-
-function take(counts: Map<string, number>, key: string): boolean {
-  const left = counts.get(key) ?? 0;
-  if (left <= 0) return false;
-  if (left === 1) counts.delete(key);
-  else counts.set(key, left - 1);
-  return true;
-}
-
-function takeReason(reasons: Map<string, string>, name: string): string | undefined {
-  for (const key of [name, '*']) {
-    const reason = reasons.get(key);
-    if (reason !== undefined) {
-      reasons.delete(key);
-      return reason;
-    }
-  }
-  return undefined;
 }

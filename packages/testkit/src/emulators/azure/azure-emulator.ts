@@ -276,7 +276,7 @@ export class AzureEmulator {
     this.total++;
     this.callCounts.set(call.operation, (this.callCounts.get(call.operation) ?? 0) + 1);
     try {
-      if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+      await this.faults.waitLatency();
       const retryAfterMs = this.faults.takeThrottle(call.operation);
       if (retryAfterMs !== undefined) {
         throw new ArmError(429, 'TooManyRequests', 'The request was throttled. Retry after the given time.', {

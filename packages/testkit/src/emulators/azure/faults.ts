@@ -1,3 +1,6 @@
+import { EmulatorFaults, FaultCounter, takeReason } from '../shared/faults.js';
+import type { FaultHook } from '../shared/faults.js';
+
 /** Long-running-operation styles of ARM: answered at once, or polled through one of two headers. */
 export type LroStyle = 'sync' | 'azure-async-operation' | 'location';
 
@@ -11,37 +14,34 @@ export interface AzureCallInfo {
   name: string;
 }
 
-export type AzureCallHook = (call: AzureCallInfo, phase: 'before' | 'after') => void | Promise<void>;
+export type AzureCallHook = FaultHook<AzureCallInfo>;
 
 /**
  * Faults the tests switch on: 429 with Retry-After and 500 for the next N calls of an operation (`*` for any),
  * long-running operations that end Failed with a reason (per resource name or `*`), a forced LRO style,
  * batch jobs that fail, a latency per call, and hooks around calls.
  */
-export class AzureFaults {
-  /** Added to every call before it is answered (the bench sets 100 ms). */
-  latencyMs = 0;
+export class AzureFaults extends EmulatorFaults<AzureCallInfo> {
   /** When set, every long-running PUT/PATCH/DELETE uses this style instead of the resource type's own. */
   lroStyle: LroStyle | undefined;
-  private readonly throttles = new Map<string, { times: number; retryAfterMs: number }>();
-  private readonly errors500 = new Map<string, number>();
+  /** Retry-after (ms) of the throttled calls left, per operation. */
+  private readonly throttles = new FaultCounter<number>();
+  private readonly errors500 = new FaultCounter();
   private readonly operationFailures = new Map<string, string>();
   private readonly jobFailures = new Map<string, string>();
-  private readonly hooks: AzureCallHook[] = [];
 
   /**
    * The next `times` calls of `operation` (e.g. `PUT onlineEndpoints`) answer 429 TooManyRequests with
    * `retry-after-ms` and `Retry-After` (whole seconds, at least 1), as ARM throttling does.
    */
   throttle(operation: string, times: number, retryAfterMs = 10): this {
-    const current = this.throttles.get(operation)?.times ?? 0;
-    this.throttles.set(operation, { times: current + times, retryAfterMs });
+    this.throttles.add(operation, times, retryAfterMs);
     return this;
   }
 
   /** The next `times` calls of `operation` answer 500 InternalServerError. */
   fail500(operation: string, times: number): this {
-    this.errors500.set(operation, (this.errors500.get(operation) ?? 0) + times);
+    this.errors500.add(operation, times, true);
     return this;
   }
 
@@ -60,46 +60,23 @@ export class AzureFaults {
     return this;
   }
 
-  onCall(hook: AzureCallHook): () => void {
-    this.hooks.push(hook);
-    return () => {
-      const i = this.hooks.indexOf(hook);
-      if (i >= 0) this.hooks.splice(i, 1);
-    };
-  }
-
-  reset(): void {
-    this.latencyMs = 0;
+  override reset(): void {
+    super.reset();
     this.lroStyle = undefined;
     this.throttles.clear();
     this.errors500.clear();
     this.operationFailures.clear();
     this.jobFailures.clear();
-    this.hooks.length = 0;
   }
 
   /** @internal */
   takeThrottle(operation: string): number | undefined {
-    for (const key of [operation, '*']) {
-      const entry = this.throttles.get(key);
-      if (entry === undefined || entry.times <= 0) continue;
-      entry.times--;
-      if (entry.times === 0) this.throttles.delete(key);
-      return entry.retryAfterMs;
-    }
-    return undefined;
+    return this.throttles.take(operation);
   }
 
   /** @internal */
   take500(operation: string): boolean {
-    for (const key of [operation, '*']) {
-      const left = this.errors500.get(key) ?? 0;
-      if (left <= 0) continue;
-      if (left === 1) this.errors500.delete(key);
-      else this.errors500.set(key, left - 1);
-      return true;
-    }
-    return false;
+    return this.errors500.take(operation) ?? false;
   }
 
   /** @internal */
@@ -111,20 +88,4 @@ export class AzureFaults {
   takeJobFailure(endpoint: string): string | undefined {
     return takeReason(this.jobFailures, endpoint);
   }
-
-  /** @internal */
-  async runHooks(call: AzureCallInfo, phase: 'before' | 'after'): Promise<void> {
-    for (const hook of [...this.hooks]) await hook(call, phase);
-  }
-}
-
-function takeReason(reasons: Map<string, string>, name: string): string | undefined {
-  for (const key of [name, '*']) {
-    const reason = reasons.get(key);
-    if (reason !== undefined) {
-      reasons.delete(key);
-      return reason;
-    }
-  }
-  return undefined;
 }

@@ -1,4 +1,6 @@
 import { status } from '@grpc/grpc-js';
+import { EmulatorFaults, takeReason, takeReasonByPrefix } from '../shared/faults.js';
+import type { FaultHook } from '../shared/faults.js';
 
 /** A call the Vertex emulator is about to answer, as hooks see it. */
 export interface GcpCallInfo {
@@ -8,20 +10,17 @@ export interface GcpCallInfo {
   request: Record<string, unknown>;
 }
 
-export type GcpCallHook = (call: GcpCallInfo, phase: 'before' | 'after') => void | Promise<void>;
+export type GcpCallHook = FaultHook<GcpCallInfo>;
 
 /**
  * Faults the tests switch on, per method name (`DeployModel`, `UploadModel`, ...) or `*`: UNAVAILABLE and
  * RESOURCE_EXHAUSTED for the next N calls, a latency per call, long-running operations that end in an
  * error, batch jobs that fail, and hooks around calls.
  */
-export class GcpFaults {
-  /** Added to every call before it is answered (the bench sets 100 ms). */
-  latencyMs = 0;
+export class GcpFaults extends EmulatorFaults<GcpCallInfo> {
   private readonly codes = new Map<string, { code: status; left: number }[]>();
   private readonly operationFailures = new Map<string, string>();
   private readonly jobFailures = new Map<string, string>();
-  private readonly hooks: GcpCallHook[] = [];
 
   /** The next `times` calls of `method` answer UNAVAILABLE. */
   unavailable(method: string, times = 1): this {
@@ -58,20 +57,11 @@ export class GcpFaults {
     return this;
   }
 
-  onCall(hook: GcpCallHook): () => void {
-    this.hooks.push(hook);
-    return () => {
-      const i = this.hooks.indexOf(hook);
-      if (i >= 0) this.hooks.splice(i, 1);
-    };
-  }
-
-  reset(): void {
-    this.latencyMs = 0;
+  override reset(): void {
+    super.reset();
     this.codes.clear();
     this.operationFailures.clear();
     this.jobFailures.clear();
-    this.hooks.length = 0;
   }
 
   /** @internal */
@@ -90,29 +80,11 @@ export class GcpFaults {
 
   /** @internal */
   takeOperationFailure(method: string): string | undefined {
-    for (const key of [method, '*']) {
-      const message = this.operationFailures.get(key);
-      if (message !== undefined) {
-        this.operationFailures.delete(key);
-        return message;
-      }
-    }
-    return undefined;
+    return takeReason(this.operationFailures, method);
   }
 
   /** @internal */
   takeJobFailure(displayName: string): string | undefined {
-    for (const [prefix, message] of this.jobFailures) {
-      if (prefix === '*' || displayName.startsWith(prefix)) {
-        this.jobFailures.delete(prefix);
-        return message;
-      }
-    }
-    return undefined;
-  }
-
-  /** @internal */
-  async runHooks(call: GcpCallInfo, phase: 'before' | 'after'): Promise<void> {
-    for (const hook of [...this.hooks]) await hook(call, phase);
+    return takeReasonByPrefix(this.jobFailures, displayName);
   }
 }

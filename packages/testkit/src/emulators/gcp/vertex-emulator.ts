@@ -280,7 +280,7 @@ export class VertexEmulator {
   }
 
   private async delay(): Promise<void> {
-    if (this.faults.latencyMs > 0) await new Promise((r) => setTimeout(r, this.faults.latencyMs));
+    await this.faults.waitLatency();
   }
 
   private newId(): string {
