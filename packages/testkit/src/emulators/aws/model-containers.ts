@@ -1,7 +1,8 @@
-import { copyFile, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunningServer } from '@modelport/runtime';
-import { createJsonLogger, OnnxModel, startServer } from '@modelport/runtime';
+import { OnnxModel } from '@modelport/runtime';
+import { RunningModels, serveModel } from '../shared/model-servers.js';
+import type { RunningModel } from '../shared/model-servers.js';
 import { AwsError } from './aws-http.js';
 import type { S3Service } from './s3-service.js';
 import { extractTarGz } from './tar-reader.js';
@@ -20,8 +21,6 @@ export interface Container {
   model: OnnxModel;
 }
 
-const MIB = 1024 * 1024;
-
 /**
  * The serving containers of emulated endpoints. A real endpoint pulls the image and downloads the model
  * data from S3 into /opt/ml/model; here the model data is read from the emulated S3 and served by the
@@ -29,10 +28,7 @@ const MIB = 1024 * 1024;
  * real predictions. One container per model data location, shared by endpoints that use it.
  */
 export class ModelContainers {
-  private readonly running = new Map<
-    string,
-    Promise<{ container: Container; server: RunningServer; dir: string }>
-  >();
+  private readonly running = new RunningModels<RunningModel & { container: Container }>();
 
   constructor(
     private readonly s3: S3Service,
@@ -42,13 +38,7 @@ export class ModelContainers {
   /** Starts (or returns) the container of a model; throws an AwsError with SageMaker's wording when it cannot. */
   async container(source: ModelSource): Promise<Container> {
     const key = JSON.stringify([source.modelDataUrl, source.uncompressedUri]);
-    let entry = this.running.get(key);
-    if (entry === undefined) {
-      entry = this.start(source);
-      this.running.set(key, entry);
-      entry.catch(() => this.running.delete(key));
-    }
-    return (await entry).container;
+    return (await this.running.get(key, () => this.start(source))).container;
   }
 
   /** The model's ONNX file downloaded and loaded (transform jobs run it directly, like the batch runner). */
@@ -57,25 +47,10 @@ export class ModelContainers {
   }
 
   async stopAll(): Promise<void> {
-    const entries = [...this.running.values()];
-    this.running.clear();
-    await Promise.all(
-      entries.map(async (entry) => {
-        try {
-          const { server, container, dir } = await entry;
-          await server.close(0);
-          await container.model.close();
-          await rm(dir, { recursive: true, force: true });
-        } catch {
-          // a container that never started has nothing to stop
-        }
-      }),
-    );
+    await this.running.stopAll();
   }
 
-  private async start(
-    source: ModelSource,
-  ): Promise<{ container: Container; server: RunningServer; dir: string }> {
+  private async start(source: ModelSource): Promise<RunningModel & { container: Container }> {
     const dir = await mkdtemp(join(this.workDir, 'model-'));
     await this.download(source, dir);
     const files = await readdir(dir, { recursive: true });
@@ -96,13 +71,8 @@ export class ModelContainers {
       ...(signature === undefined ? {} : { signature }),
     });
     const maxPayloadMB = Number(source.environment['MODELPORT_MAX_PAYLOAD_MB'] ?? 6);
-    const server = await startServer({
-      model,
-      port: 0,
-      maxPayloadBytes: Math.max(1, maxPayloadMB) * MIB,
-      logger: createJsonLogger({ level: 'silent' }),
-    });
-    return { container: { url: server.url, model }, server, dir };
+    const server = await serveModel(model, maxPayloadMB);
+    return { container: { url: server.url, model }, server, model, dir };
   }
 
   private async download(source: ModelSource, dir: string): Promise<void> {

@@ -1,7 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunningServer } from '@modelport/runtime';
-import { createJsonLogger, OnnxModel, startServer } from '@modelport/runtime';
+import { OnnxModel } from '@modelport/runtime';
+import { RunningModels, serveModel } from '../shared/model-servers.js';
+import type { RunningModel } from '../shared/model-servers.js';
 import type { BlobRest } from './blob-rest.js';
 
 /** A model's files in the workspace's storage: container and blob path (one ONNX file, or a folder). */
@@ -15,18 +16,13 @@ export interface ModelServer {
   model: OnnxModel;
 }
 
-const MIB = 1024 * 1024;
-
 /**
  * The inference containers of emulated deployments: Azure ML mounts the registered model and starts the
  * environment's image; here the model is read from azurite and served by the modelport runtime in this
  * process (its Azure `/score` route), so scoring returns real predictions. One server per model location.
  */
 export class ModelServers {
-  private readonly running = new Map<
-    string,
-    Promise<{ server: ModelServer; http: RunningServer; dir: string }>
-  >();
+  private readonly running = new RunningModels<RunningModel & { served: ModelServer }>();
 
   constructor(
     private readonly blobs: () => BlobRest,
@@ -35,36 +31,17 @@ export class ModelServers {
 
   async server(location: ModelLocation, env: Record<string, string>): Promise<ModelServer> {
     const key = JSON.stringify([location.container, location.path, env['MODELPORT_MAX_PAYLOAD_MB']]);
-    let entry = this.running.get(key);
-    if (entry === undefined) {
-      entry = this.start(location, env);
-      this.running.set(key, entry);
-      entry.catch(() => this.running.delete(key));
-    }
-    return (await entry).server;
+    return (await this.running.get(key, () => this.start(location, env))).served;
   }
 
   async stopAll(): Promise<void> {
-    const entries = [...this.running.values()];
-    this.running.clear();
-    await Promise.all(
-      entries.map(async (entry) => {
-        try {
-          const { http, server, dir } = await entry;
-          await http.close(0);
-          await server.model.close();
-          await rm(dir, { recursive: true, force: true });
-        } catch {
-          // a server that never started has nothing to stop
-        }
-      }),
-    );
+    await this.running.stopAll();
   }
 
   private async start(
     location: ModelLocation,
     env: Record<string, string>,
-  ): Promise<{ server: ModelServer; http: RunningServer; dir: string }> {
+  ): Promise<RunningModel & { served: ModelServer }> {
     const blobs = this.blobs();
     const names = location.path.endsWith('.onnx')
       ? [location.path]
@@ -80,12 +57,7 @@ export class ModelServers {
     await writeFile(file, data);
     const model = await OnnxModel.load(file, { name: 'model' });
     const maxPayloadMB = Number(env['MODELPORT_MAX_PAYLOAD_MB'] ?? 5);
-    const http = await startServer({
-      model,
-      port: 0,
-      maxPayloadBytes: Math.max(1, maxPayloadMB) * MIB,
-      logger: createJsonLogger({ level: 'silent' }),
-    });
-    return { server: { url: http.url, model }, http, dir };
+    const server = await serveModel(model, maxPayloadMB);
+    return { served: { url: server.url, model }, server, model, dir };
   }
 }

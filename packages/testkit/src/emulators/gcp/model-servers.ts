@@ -1,11 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import type { RunningServer } from '@modelport/runtime';
-import { createJsonLogger, OnnxModel, startServer } from '@modelport/runtime';
+import { OnnxModel } from '@modelport/runtime';
+import { RunningModels, serveModel } from '../shared/model-servers.js';
+import type { RunningModel } from '../shared/model-servers.js';
 import type { GcsFake } from './gcs-fake.js';
-
-const MIB = 1024 * 1024;
 
 /** What a Vertex model says about its serving container. */
 export interface ContainerSource {
@@ -30,10 +29,7 @@ export class ContainerError extends Error {}
  * the model's AIP_* routes in this process, so predictions are real.
  */
 export class ModelServers {
-  private readonly running = new Map<
-    string,
-    Promise<{ server: RunningServer; model: OnnxModel; dir: string; predictRoute: string }>
-  >();
+  private readonly running = new RunningModels<RunningModel & { predictRoute: string }>();
 
   constructor(
     private readonly gcs: GcsFake,
@@ -42,13 +38,7 @@ export class ModelServers {
 
   async server(source: ContainerSource): Promise<ModelServer> {
     const key = JSON.stringify(source);
-    let entry = this.running.get(key);
-    if (entry === undefined) {
-      entry = this.start(source);
-      this.running.set(key, entry);
-      entry.catch(() => this.running.delete(key));
-    }
-    const { server, model, predictRoute } = await entry;
+    const { server, model, predictRoute } = await this.running.get(key, () => this.start(source));
     return { url: server.url, predictRoute, model };
   }
 
@@ -87,23 +77,10 @@ export class ModelServers {
   }
 
   async stopAll(): Promise<void> {
-    const entries = [...this.running.values()];
-    this.running.clear();
-    await Promise.all(
-      entries.map(async (entry) => {
-        try {
-          const { server, model, dir } = await entry;
-          await server.close(0);
-          await model.close();
-          await rm(dir, { recursive: true, force: true });
-        } catch {
-          // a container that never started has nothing to stop
-        }
-      }),
-    );
+    await this.running.stopAll();
   }
 
-  private async start(source: ContainerSource) {
+  private async start(source: ContainerSource): Promise<RunningModel & { predictRoute: string }> {
     const location = /^gs:\/\/([^/]+)\/?(.*)$/.exec(source.artifactUri);
     if (location === null)
       throw new ContainerError(`artifactUri ${source.artifactUri} is not a gs:// location`);
@@ -134,12 +111,9 @@ export class ModelServers {
     } catch (error) {
       throw new ContainerError(`Model server never became ready: ${(error as Error).message}`);
     }
-    const server = await startServer({
-      model,
-      port: 0,
-      maxPayloadBytes: Math.max(1, Number(source.env['MODELPORT_MAX_PAYLOAD_MB'] ?? 10)) * MIB,
-      logger: createJsonLogger({ level: 'silent' }),
-      vertex: { healthRoute: source.healthRoute, predictRoute: source.predictRoute },
+    const server = await serveModel(model, Number(source.env['MODELPORT_MAX_PAYLOAD_MB'] ?? 10), {
+      healthRoute: source.healthRoute,
+      predictRoute: source.predictRoute,
     });
     return { server, model, dir, predictRoute: source.predictRoute };
   }
