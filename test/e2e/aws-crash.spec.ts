@@ -3,9 +3,9 @@
 import { join } from 'node:path';
 import type { AwsEmulator } from '@modelport/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { awsEnv, awsManifest, runAwsCli, spawnAwsCli, startEmulator } from './aws-helpers.js';
+import { AWS_EXAMPLES, awsEnv, startEmulator } from './aws-helpers.js';
 import type { Workspace } from './helpers.js';
-import { createWorkspace } from './helpers.js';
+import { crashCli, createWorkspace, exampleManifest, firstPlanActions, runCliWithEnv } from './helpers.js';
 
 let emulator: AwsEmulator;
 let ws: Workspace;
@@ -21,27 +21,23 @@ afterAll(async () => {
 });
 
 it('re-apply after a crash between CreateModel and CreateEndpoint converges with no duplicates', async () => {
-  const manifest = await awsManifest('iris-realtime.yaml', join(ws.dir, 'iris.yaml'), [
+  const manifest = await exampleManifest(AWS_EXAMPLES, 'iris-realtime.yaml', join(ws.dir, 'iris.yaml'), [
     [/ {2}scaling:\n(?: {4}.*\n)+/, ''],
   ]);
   const env = awsEnv(emulator.url, ws.stateDir);
-  const child = spawnAwsCli(['apply', manifest, '--yes'], env);
-  ws.trackPid(child.pid);
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.once('exit', (_code, signal) => resolve(signal)),
+  const signal = await crashCli(ws, ['apply', manifest, '--yes'], env, (kill) =>
+    emulator.faults.onCall((call, phase) => {
+      if (call.operation === 'CreateModel' && phase === 'after') kill();
+    }),
   );
-  emulator.faults.onCall((call, phase) => {
-    if (call.operation === 'CreateModel' && phase === 'after') child.kill('SIGKILL');
-  });
-  expect(await exited).toBe('SIGKILL');
+  expect(signal).toBe('SIGKILL');
   emulator.faults.reset();
   expect(emulator.sagemaker.models.size).toBe(1);
   expect(emulator.sagemaker.endpointConfigs.size).toBe(0);
   expect(emulator.sagemaker.endpoints.size).toBe(0);
 
-  const plan = await runAwsCli(['--output', 'json', 'plan', manifest], env);
-  const actions = (JSON.parse(plan.stdout) as { plans: { actions: { kind: string; type: string }[] }[] })
-    .plans[0]?.actions;
+  const plan = await runCliWithEnv(['--output', 'json', 'plan', manifest], env);
+  const actions = firstPlanActions(plan.stdout);
   expect(actions?.map((a) => `${a.kind} ${a.type}`)).toEqual([
     'noop s3:Object',
     'noop sagemaker:Model',
@@ -49,7 +45,7 @@ it('re-apply after a crash between CreateModel and CreateEndpoint converges with
     'create sagemaker:Endpoint',
   ]);
 
-  const again = await runAwsCli(['apply', manifest, '--yes'], env);
+  const again = await runCliWithEnv(['apply', manifest, '--yes'], env);
   expect(again.code, again.stderr).toBe(0);
   expect(emulator.calls('CreateModel')).toBe(1);
   expect(emulator.sagemaker.models.size).toBe(1);
@@ -57,7 +53,7 @@ it('re-apply after a crash between CreateModel and CreateEndpoint converges with
   expect(emulator.sagemaker.endpoints.get('iris')?.status).toBe('InService');
   expect(emulator.s3.objects().length).toBe(1);
 
-  const destroyed = await runAwsCli(['destroy', manifest, '--yes'], env);
+  const destroyed = await runCliWithEnv(['destroy', manifest, '--yes'], env);
   expect(destroyed.code, destroyed.stderr).toBe(0);
   expect(
     emulator.sagemaker.models.size + emulator.sagemaker.endpoints.size + emulator.s3.objects().length,

@@ -1,13 +1,23 @@
 // The done-when of the AWS provider, through the built CLI: the iris example deploys to the emulated
 // SageMaker as real-time, serverless and async endpoints and as a transform job (one multi-document file),
 // and `modelport invoke` / `result` / the transform's output give the same predictions as the local provider.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AwsEmulator } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { awsEnv, awsManifest, runAwsCli, startEmulator } from './aws-helpers.js';
+import { AWS_EXAMPLES, awsEnv, startEmulator } from './aws-helpers.js';
 import type { Workspace } from './helpers.js';
-import { cliEnv, createWorkspace, IRIS_DIR, writeManifest } from './helpers.js';
+import {
+  cliEnv,
+  createWorkspace,
+  exampleManifest,
+  invokeBody,
+  IRIS_DIR,
+  joinManifests,
+  localIris,
+  localReference,
+  runCliWithEnv,
+} from './helpers.js';
 
 const PAYLOAD = join(IRIS_DIR, 'payload.json');
 
@@ -18,32 +28,20 @@ let awsFile: string;
 let localEndpoint: string;
 let localBatch: string;
 
-function body(stdout: string): unknown {
-  return (JSON.parse(stdout) as { body: unknown }).body;
-}
-
 beforeAll(async () => {
   emulator = await startEmulator();
   ws = await createWorkspace('aws-iris');
   env = awsEnv(emulator.url, ws.stateDir);
   const docs = [
-    await awsManifest('iris-realtime.yaml', join(ws.dir, 'realtime.yaml')),
-    await awsManifest('iris-serverless.yaml', join(ws.dir, 'serverless.yaml')),
-    await awsManifest('iris-async.yaml', join(ws.dir, 'async.yaml')),
-    await awsManifest('iris-transform.yaml', join(ws.dir, 'transform.yaml'), [
+    await exampleManifest(AWS_EXAMPLES, 'iris-realtime.yaml', join(ws.dir, 'realtime.yaml')),
+    await exampleManifest(AWS_EXAMPLES, 'iris-serverless.yaml', join(ws.dir, 'serverless.yaml')),
+    await exampleManifest(AWS_EXAMPLES, 'iris-async.yaml', join(ws.dir, 'async.yaml')),
+    await exampleManifest(AWS_EXAMPLES, 'iris-transform.yaml', join(ws.dir, 'transform.yaml'), [
       ['output: ./transform-output', `output: ${join(ws.dir, 'aws-output')}`],
     ]),
   ];
-  awsFile = join(ws.dir, 'iris-aws.yaml');
-  await writeFile(awsFile, (await Promise.all(docs.map((d) => readFile(d, 'utf8')))).join('\n---\n'));
-  localEndpoint = await writeManifest(join(ws.dir, 'local-endpoint.yaml'), 'endpoint', [
-    [/name: iris$/m, `name: iris-local-${process.pid}`],
-  ]);
-  localBatch = await writeManifest(join(ws.dir, 'local-batch.yaml'), 'batch', [
-    ['input: ./batch-input', `input: ${join(IRIS_DIR, 'batch-input')}`],
-    ['output: ./batch-output', `output: ${join(ws.dir, 'local-output')}`],
-  ]);
-  ws.track(localEndpoint);
+  awsFile = await joinManifests(join(ws.dir, 'iris-aws.yaml'), docs);
+  ({ endpoint: localEndpoint, batch: localBatch } = await localIris(ws, `iris-local-${process.pid}`));
 });
 
 afterAll(async () => {
@@ -55,19 +53,11 @@ describe('the iris example on emulated SageMaker, against the local provider', (
   let local: unknown;
 
   it('the local provider answers the payload (the reference)', async () => {
-    const applied = await runAwsCli(['apply', localEndpoint, '--yes'], cliEnv(ws.stateDir));
-    expect(applied.code, applied.stderr).toBe(0);
-    const invoked = await runAwsCli(
-      ['--output', 'json', 'invoke', localEndpoint, '-f', PAYLOAD],
-      cliEnv(ws.stateDir),
-    );
-    expect(invoked.code, invoked.stderr).toBe(0);
-    local = body(invoked.stdout);
-    expect(local).toMatchObject({ predictions: expect.any(Array) });
+    local = await localReference(localEndpoint, ws.stateDir, PAYLOAD);
   });
 
   it('applies all four AWS deployments from one file', async () => {
-    const applied = await runAwsCli(['apply', awsFile, '--yes'], env);
+    const applied = await runCliWithEnv(['apply', awsFile, '--yes'], env);
     expect(applied.code, applied.stderr + applied.stdout).toBe(0);
     expect([...emulator.sagemaker.endpoints.values()].map((e) => `${e.name} ${e.status}`).sort()).toEqual([
       'iris InService',
@@ -80,30 +70,30 @@ describe('the iris example on emulated SageMaker, against the local provider', (
 
   it('real-time and serverless invoke answer what the local provider answers', async () => {
     for (const name of ['iris', 'iris-serverless']) {
-      const invoked = await runAwsCli(
+      const invoked = await runCliWithEnv(
         ['--output', 'json', 'invoke', awsFile, '--name', name, '-f', PAYLOAD],
         env,
       );
       expect(invoked.code, invoked.stderr).toBe(0);
-      expect(body(invoked.stdout)).toEqual(local);
+      expect(invokeBody(invoked.stdout)).toEqual(local);
     }
   });
 
   it('async: invoke --async prints an id, and `result <id>` (with nothing else) gives the same predictions', async () => {
-    const queued = await runAwsCli(
+    const queued = await runCliWithEnv(
       ['invoke', awsFile, '--name', 'iris-async', '--async', '-f', PAYLOAD],
       env,
     );
     expect(queued.code, queued.stderr).toBe(0);
     const id = queued.stdout.trim();
     expect(id).toMatch(/^aws\/iris-async\/us-east-1~/);
-    const result = await runAwsCli(['--output', 'json', 'result', id, '--wait', '30'], env);
+    const result = await runCliWithEnv(['--output', 'json', 'result', id, '--wait', '30'], env);
     expect(result.code, result.stderr).toBe(0);
-    expect(body(result.stdout)).toEqual(local);
+    expect(invokeBody(result.stdout)).toEqual(local);
   });
 
   it('the transform job wrote what the local batch runner writes', async () => {
-    const ran = await runAwsCli(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
+    const ran = await runCliWithEnv(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
     expect(ran.code, ran.stderr).toBe(0);
     const aws = await readFile(join(ws.dir, 'aws-output', 'flowers.jsonl.out'), 'utf8');
     const mine = await readFile(join(ws.dir, 'local-output', 'flowers.jsonl.out'), 'utf8');
@@ -122,10 +112,10 @@ describe('the iris example on emulated SageMaker, against the local provider', (
 
   it('re-applying makes no write call; destroy removes every deployment', async () => {
     const writes = emulator.writeCalls();
-    const again = await runAwsCli(['apply', awsFile, '--yes'], env);
+    const again = await runCliWithEnv(['apply', awsFile, '--yes'], env);
     expect(again.code, again.stderr).toBe(0);
     expect(emulator.writeCalls()).toBe(writes);
-    const destroyed = await runAwsCli(['destroy', awsFile, '--yes'], env);
+    const destroyed = await runCliWithEnv(['destroy', awsFile, '--yes'], env);
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(
       emulator.sagemaker.endpoints.size + emulator.sagemaker.models.size + emulator.autoscaling.targets.size,

@@ -4,9 +4,9 @@
 import { join } from 'node:path';
 import type { VertexEmulator, VertexObject } from '@modelport/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { gcpEnv, gcpManifest, runGcpCli, spawnGcpCli, startVertex } from './gcp-helpers.js';
+import { GCP_EXAMPLES, gcpEnv, startVertex } from './gcp-helpers.js';
 import type { Workspace } from './helpers.js';
-import { createWorkspace } from './helpers.js';
+import { crashCli, createWorkspace, exampleManifest, firstPlanActions, runCliWithEnv } from './helpers.js';
 
 let emulator: VertexEmulator;
 let ws: Workspace;
@@ -22,34 +22,29 @@ afterAll(async () => {
 });
 
 it('re-apply after a crash between UploadModel and DeployModel converges with no duplicates', async () => {
-  const manifest = await gcpManifest('iris-endpoint.yaml', join(ws.dir, 'iris.yaml'));
+  const manifest = await exampleManifest(GCP_EXAMPLES, 'iris-endpoint.yaml', join(ws.dir, 'iris.yaml'));
   const env = gcpEnv(emulator, ws.stateDir);
-  const child = spawnGcpCli(['apply', manifest, '--yes'], env);
-  ws.trackPid(child.pid);
-  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.once('exit', (_code, signal) => resolve(signal)),
+  const signal = await crashCli(ws, ['apply', manifest, '--yes'], env, (kill) =>
+    emulator.faults.onCall((call, phase) => {
+      if (call.method === 'UploadModel' && phase === 'after') kill();
+    }),
   );
-  emulator.faults.onCall((call, phase) => {
-    if (call.method === 'UploadModel' && phase === 'after') child.kill('SIGKILL');
-  });
-  expect(await exited).toBe('SIGKILL');
+  expect(signal).toBe('SIGKILL');
   emulator.faults.reset();
   // The accepted operation finishes without the client.
   await new Promise((r) => setTimeout(r, 100));
   expect(emulator.models.size).toBe(1);
   expect([...emulator.endpoints.values()].flatMap((e) => e['deployedModels'] as VertexObject[])).toEqual([]);
 
-  const plan = await runGcpCli(['--output', 'json', 'plan', manifest], env);
+  const plan = await runCliWithEnv(['--output', 'json', 'plan', manifest], env);
   expect(plan.code, plan.stderr).toBe(0);
-  const actions =
-    (JSON.parse(plan.stdout) as { plans: { actions: { kind: string; type: string }[] }[] }).plans[0]
-      ?.actions ?? [];
+  const actions = firstPlanActions(plan.stdout) ?? [];
   expect(
     actions.filter((a) => a.type === 'gcs:ModelFolder' || a.type === 'vertex:Model').map((a) => a.kind),
   ).toEqual(['noop', 'noop']);
   expect(actions.filter((a) => a.type === 'vertex:DeployedModel').map((a) => a.kind)).toEqual(['create']);
 
-  const again = await runGcpCli(['apply', manifest, '--yes'], env);
+  const again = await runCliWithEnv(['apply', manifest, '--yes'], env);
   expect(again.code, again.stderr).toBe(0);
   expect(emulator.calls.get('ModelService.UploadModel')).toBe(1);
   expect(emulator.models.size).toBe(1);
@@ -58,7 +53,7 @@ it('re-apply after a crash between UploadModel and DeployModel converges with no
   expect((endpoint?.['deployedModels'] as VertexObject[]).length).toBe(1);
   expect(Object.values(endpoint?.['trafficSplit'] as Record<string, number>)).toEqual([100]);
 
-  const destroyed = await runGcpCli(['destroy', manifest, '--yes'], env);
+  const destroyed = await runCliWithEnv(['destroy', manifest, '--yes'], env);
   expect(destroyed.code, destroyed.stderr).toBe(0);
   expect(
     emulator.models.size + emulator.endpoints.size + emulator.gcs.list('modelport-examples-artifacts').length,

@@ -2,13 +2,23 @@
 // Vertex AI as an endpoint (then a canary update), as a batch prediction job and as an async endpoint
 // emulated by batch prediction (one multi-document file); `modelport invoke` and `result` answer what the
 // local provider answers, and the batch predictions equal the local batch runner's.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VertexEmulator, VertexObject } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gcpEnv, gcpManifest, runGcpCli, startVertex } from './gcp-helpers.js';
+import { GCP_EXAMPLES, gcpEnv, startVertex } from './gcp-helpers.js';
 import type { Workspace } from './helpers.js';
-import { cliEnv, createWorkspace, IRIS_DIR, writeManifest } from './helpers.js';
+import {
+  cliEnv,
+  createWorkspace,
+  exampleManifest,
+  invokeBody,
+  IRIS_DIR,
+  joinManifests,
+  localIris,
+  localReference,
+  runCliWithEnv,
+} from './helpers.js';
 
 const PAYLOAD = join(IRIS_DIR, 'payload.json');
 const ENDPOINT = 'projects/modelport-examples/locations/us-central1/endpoints/iris';
@@ -21,23 +31,23 @@ let canaryFile: string;
 let localEndpoint: string;
 let localBatch: string;
 
-function body(stdout: string): unknown {
-  return (JSON.parse(stdout) as { body: unknown }).body;
-}
-
 async function multiDoc(file: string, timeoutSeconds: string): Promise<string> {
   const docs = [
-    await gcpManifest('iris-endpoint.yaml', join(ws.dir, `endpoint-${timeoutSeconds}.yaml`), [
-      ['bakeTimeSeconds: 300', 'bakeTimeSeconds: 1'],
-      ['timeoutSeconds: 30', `timeoutSeconds: ${timeoutSeconds}`],
-    ]),
-    await gcpManifest('iris-batch.yaml', join(ws.dir, 'batch.yaml'), [
+    await exampleManifest(
+      GCP_EXAMPLES,
+      'iris-endpoint.yaml',
+      join(ws.dir, `endpoint-${timeoutSeconds}.yaml`),
+      [
+        ['bakeTimeSeconds: 300', 'bakeTimeSeconds: 1'],
+        ['timeoutSeconds: 30', `timeoutSeconds: ${timeoutSeconds}`],
+      ],
+    ),
+    await exampleManifest(GCP_EXAMPLES, 'iris-batch.yaml', join(ws.dir, 'batch.yaml'), [
       ['output: ./vertex-output', `output: ${join(ws.dir, 'vertex-output')}`],
     ]),
-    await gcpManifest('iris-async.yaml', join(ws.dir, 'async.yaml')),
+    await exampleManifest(GCP_EXAMPLES, 'iris-async.yaml', join(ws.dir, 'async.yaml')),
   ];
-  await writeFile(file, (await Promise.all(docs.map((d) => readFile(d, 'utf8')))).join('\n---\n'));
-  return file;
+  return joinManifests(file, docs);
 }
 
 const lines = (text: string) =>
@@ -52,14 +62,7 @@ beforeAll(async () => {
   env = gcpEnv(emulator, ws.stateDir);
   gcpFile = await multiDoc(join(ws.dir, 'iris-gcp.yaml'), '30');
   canaryFile = await multiDoc(join(ws.dir, 'iris-gcp-canary.yaml'), '20');
-  localEndpoint = await writeManifest(join(ws.dir, 'local-endpoint.yaml'), 'endpoint', [
-    [/name: iris$/m, `name: iris-local-gcp-${process.pid}`],
-  ]);
-  localBatch = await writeManifest(join(ws.dir, 'local-batch.yaml'), 'batch', [
-    ['input: ./batch-input', `input: ${join(IRIS_DIR, 'batch-input')}`],
-    ['output: ./batch-output', `output: ${join(ws.dir, 'local-output')}`],
-  ]);
-  ws.track(localEndpoint);
+  ({ endpoint: localEndpoint, batch: localBatch } = await localIris(ws, `iris-local-gcp-${process.pid}`));
 });
 
 afterAll(async () => {
@@ -71,19 +74,11 @@ describe('the iris example on emulated Vertex AI, against the local provider', {
   let local: unknown;
 
   it('the local provider answers the payload (the reference)', async () => {
-    const applied = await runGcpCli(['apply', localEndpoint, '--yes'], cliEnv(ws.stateDir));
-    expect(applied.code, applied.stderr).toBe(0);
-    const invoked = await runGcpCli(
-      ['--output', 'json', 'invoke', localEndpoint, '-f', PAYLOAD],
-      cliEnv(ws.stateDir),
-    );
-    expect(invoked.code, invoked.stderr).toBe(0);
-    local = body(invoked.stdout);
-    expect(local).toMatchObject({ predictions: expect.any(Array) });
+    local = await localReference(localEndpoint, ws.stateDir, PAYLOAD);
   });
 
   it('applies the endpoint, the batch prediction job and the async endpoint from one file', async () => {
-    const applied = await runGcpCli(['apply', gcpFile, '--yes'], env);
+    const applied = await runCliWithEnv(['apply', gcpFile, '--yes'], env);
     expect(applied.code, applied.stderr + applied.stdout).toBe(0);
     expect((emulator.endpoints.get(ENDPOINT)?.['deployedModels'] as VertexObject[]).length).toBe(1);
     expect([...emulator.batchJobs.values()].map((j) => j['state'])).toEqual(['JOB_STATE_SUCCEEDED']);
@@ -93,16 +88,16 @@ describe('the iris example on emulated Vertex AI, against the local provider', {
   });
 
   it('invoke answers what the local provider answers', async () => {
-    const invoked = await runGcpCli(
+    const invoked = await runCliWithEnv(
       ['--output', 'json', 'invoke', gcpFile, '--name', 'iris', '-f', PAYLOAD],
       env,
     );
     expect(invoked.code, invoked.stderr).toBe(0);
-    expect(body(invoked.stdout)).toEqual(local);
+    expect(invokeBody(invoked.stdout)).toEqual(local);
   });
 
   it('list finds the deployments by their labels', async () => {
-    const listed = await runGcpCli(
+    const listed = await runCliWithEnv(
       ['--output', 'json', 'list', '--provider', 'gcp', '--region', 'us-central1'],
       {
         ...env,
@@ -120,34 +115,34 @@ describe('the iris example on emulated Vertex AI, against the local provider', {
       if (phase === 'after' && call.method === 'UpdateEndpoint')
         splits.push({ ...(emulator.endpoints.get(ENDPOINT)?.['trafficSplit'] as Record<string, number>) });
     });
-    const applied = await runGcpCli(['apply', canaryFile, '--yes'], env);
+    const applied = await runCliWithEnv(['apply', canaryFile, '--yes'], env);
     stop();
     expect(applied.code, applied.stderr + applied.stdout).toBe(0);
     expect(splits.map((s) => Object.values(s).sort((a, b) => a - b))).toEqual([[20, 80], [100]]);
     expect((emulator.endpoints.get(ENDPOINT)?.['deployedModels'] as VertexObject[]).length).toBe(1);
-    const invoked = await runGcpCli(
+    const invoked = await runCliWithEnv(
       ['--output', 'json', 'invoke', canaryFile, '--name', 'iris', '-f', PAYLOAD],
       env,
     );
     expect(invoked.code, invoked.stderr).toBe(0);
-    expect(body(invoked.stdout)).toEqual(local);
+    expect(invokeBody(invoked.stdout)).toEqual(local);
   });
 
   it('async: invoke --async prints an id, and `result <id>` (with nothing else) gives the same predictions', async () => {
-    const queued = await runGcpCli(
+    const queued = await runCliWithEnv(
       ['invoke', canaryFile, '--name', 'iris-async', '--async', '-f', PAYLOAD],
       env,
     );
     expect(queued.code, queued.stderr).toBe(0);
     const id = queued.stdout.trim();
     expect(id).toMatch(/^gcp\/iris-async\/modelport-examples~us-central1~\d+$/);
-    const result = await runGcpCli(['--output', 'json', 'result', id, '--wait', '30'], env);
+    const result = await runCliWithEnv(['--output', 'json', 'result', id, '--wait', '30'], env);
     expect(result.code, result.stderr).toBe(0);
-    expect(body(result.stdout)).toEqual(local);
+    expect(invokeBody(result.stdout)).toEqual(local);
   });
 
   it('the batch prediction job predicted what the local batch runner writes', async () => {
-    const ran = await runGcpCli(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
+    const ran = await runCliWithEnv(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
     expect(ran.code, ran.stderr).toBe(0);
     const vertex = lines(
       await readFile(join(ws.dir, 'vertex-output', 'predictions_00001.jsonl'), 'utf8'),
@@ -158,10 +153,10 @@ describe('the iris example on emulated Vertex AI, against the local provider', {
 
   it('re-applying makes no write call; destroy removes every deployment', async () => {
     const writes = emulator.writeCalls();
-    const again = await runGcpCli(['apply', canaryFile, '--yes'], env);
+    const again = await runCliWithEnv(['apply', canaryFile, '--yes'], env);
     expect(again.code, again.stderr).toBe(0);
     expect(emulator.writeCalls()).toBe(writes);
-    const destroyed = await runGcpCli(['destroy', canaryFile, '--yes'], env);
+    const destroyed = await runCliWithEnv(['destroy', canaryFile, '--yes'], env);
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(emulator.endpoints.size + emulator.models.size).toBe(0);
     // The batch prediction job, and the one the async request ran (it goes with its model).

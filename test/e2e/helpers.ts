@@ -9,8 +9,9 @@ import { request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = join(ROOT, 'packages/cli/dist/bin/modelport.js');
@@ -49,12 +50,31 @@ export function spawnCli(args: readonly string[], options: CliOptions): ChildPro
 /** Runs `modelport <args>` to the end; never throws for a non-zero exit code. */
 export function runCli(args: readonly string[], options: CliOptions): Promise<CliResult> {
   const child = spawnCli(args, options);
+  child.stdin?.end(options.input ?? '');
+  return collect(child, options.timeoutMs ?? 120_000);
+}
+
+/** Starts `modelport <args>` with exactly `env` (a provider pointed at its emulator), without waiting. */
+export function spawnCliWithEnv(args: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs `modelport <args>` with exactly `env` to the end; never throws for a non-zero exit code. */
+export function runCliWithEnv(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<CliResult> {
+  return collect(spawnCliWithEnv(args, env), timeoutMs);
+}
+
+/** Gathers a child's output until it closes; SIGKILLs it after `timeoutMs`. */
+function collect(child: ChildProcess, timeoutMs: number): Promise<CliResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout?.on('data', (c: Buffer) => out.push(c));
   child.stderr?.on('data', (c: Buffer) => err.push(c));
-  child.stdin?.end(options.input ?? '');
-  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
@@ -203,6 +223,100 @@ export async function writeManifest(
   }
   await writeFile(target, text);
   return target;
+}
+
+/**
+ * Copies a provider example (`dir` is its folder, e.g. examples/aws) to `target` with the iris paths made
+ * absolute, plus edits; every edit must match.
+ */
+export async function exampleManifest(
+  dir: string,
+  example: string,
+  target: string,
+  edits: readonly [string | RegExp, string][] = [],
+): Promise<string> {
+  let text = await readFile(join(dir, example), 'utf8');
+  text = text
+    .replace('uri: ../iris/model.onnx', `uri: ${IRIS_MODEL}`)
+    .replace('input: ../iris/batch-input', `input: ${join(IRIS_DIR, 'batch-input')}`);
+  for (const [from, to] of edits) {
+    if (typeof from === 'string' ? !text.includes(from) : !from.test(text)) {
+      throw new Error(`${relative(ROOT, join(dir, example))}: no match for ${String(from)}`);
+    }
+    text = text.replace(from, to);
+  }
+  await writeFile(target, text);
+  return target;
+}
+
+// ------------------------------------------------------------------------------- cloud providers' e2e
+
+/** The `body` that `modelport --output json invoke|result` prints. */
+export function invokeBody(stdout: string): unknown {
+  return (JSON.parse(stdout) as { body: unknown }).body;
+}
+
+/** The actions of the first plan that `modelport --output json plan` prints. */
+export function firstPlanActions(stdout: string): PlanActionJson[] | undefined {
+  return (JSON.parse(stdout) as PlanJson).plans[0]?.actions;
+}
+
+/** Writes the documents of `files` to `target` as one multi-document manifest. */
+export async function joinManifests(target: string, files: readonly string[]): Promise<string> {
+  await writeFile(target, (await Promise.all(files.map((f) => readFile(f, 'utf8')))).join('\n---\n'));
+  return target;
+}
+
+/**
+ * The local iris endpoint (named `endpointName`, tracked for cleanup) and batch job that a cloud's iris
+ * test compares against; the batch writes to `local-output` in the workspace.
+ */
+export async function localIris(
+  ws: Workspace,
+  endpointName: string,
+): Promise<{ endpoint: string; batch: string }> {
+  const endpoint = await writeManifest(join(ws.dir, 'local-endpoint.yaml'), 'endpoint', [
+    [/name: iris$/m, `name: ${endpointName}`],
+  ]);
+  const batch = await writeManifest(join(ws.dir, 'local-batch.yaml'), 'batch', [
+    ['input: ./batch-input', `input: ${join(IRIS_DIR, 'batch-input')}`],
+    ['output: ./batch-output', `output: ${join(ws.dir, 'local-output')}`],
+  ]);
+  ws.track(endpoint);
+  return { endpoint, batch };
+}
+
+/** Applies the local iris endpoint and invokes it with `payload`: the answer a cloud must give (the reference). */
+export async function localReference(endpoint: string, stateDir: string, payload: string): Promise<unknown> {
+  const applied = await runCliWithEnv(['apply', endpoint, '--yes'], cliEnv(stateDir));
+  expect(applied.code, applied.stderr).toBe(0);
+  const invoked = await runCliWithEnv(
+    ['--output', 'json', 'invoke', endpoint, '-f', payload],
+    cliEnv(stateDir),
+  );
+  expect(invoked.code, invoked.stderr).toBe(0);
+  const local = invokeBody(invoked.stdout);
+  expect(local).toMatchObject({ predictions: expect.any(Array) });
+  return local;
+}
+
+/**
+ * Starts `modelport <args>` with `env` (tracked by the workspace) and SIGKILLs it when `arm`'s callback runs
+ * (from an emulator's fault hook, between two cloud calls); resolves with the signal the child died of.
+ */
+export function crashCli(
+  ws: Workspace,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  arm: (kill: () => void) => void,
+): Promise<NodeJS.Signals | null> {
+  const child = spawnCliWithEnv(args, env);
+  ws.trackPid(child.pid);
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => resolve(signal)),
+  );
+  arm(() => child.kill('SIGKILL'));
+  return exited;
 }
 
 // ---------------------------------------------------------------------------------------- processes

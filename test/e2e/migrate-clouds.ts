@@ -1,11 +1,10 @@
 // Every provider of the migration matrix in one run: the emulators started in the test process, one CLI
 // environment that points each provider at its emulator, and per target the values only a user knows
 // (project, role, workspace), passed to `modelport migrate` with --set.
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { AwsEmulator, AzureEmulator, startAzurite, VertexEmulator } from '@modelport/testkit';
-import type { CliResult } from './helpers.js';
-import { CLI, ROOT } from './helpers.js';
+import { awsVars, BUCKET as AWS_BUCKET, startEmulator } from './aws-helpers.js';
+import { azureVars, startAzureCloud } from './azure-helpers.js';
+import { BUCKET as GCS_BUCKET, gcpVars, startVertex } from './gcp-helpers.js';
+import { cliEnv } from './helpers.js';
 
 export interface Cloud {
   id: 'aws' | 'azure' | 'gcp' | 'local';
@@ -17,9 +16,6 @@ export interface Cloud {
   region?: string;
 }
 
-const AWS_BUCKET = 'modelport-artifacts-123456789012';
-const GCS_BUCKET = 'modelport-examples-artifacts';
-
 export async function startClouds(
   stateDir: string,
 ): Promise<{ clouds: Cloud[]; env: NodeJS.ProcessEnv; stop: () => Promise<void> }> {
@@ -28,43 +24,18 @@ export async function startClouds(
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const aws = new AwsEmulator({ buckets: [AWS_BUCKET] });
-    await aws.start();
+    const aws = await startEmulator();
     stops.push(() => aws.stop());
-    const azurite = await startAzurite();
-    stops.push(() => azurite.stop());
-    const azure = new AzureEmulator({ storage: azurite });
-    await azure.start();
+    const azure = await startAzureCloud();
     stops.push(() => azure.stop());
-    const vertex = new VertexEmulator({ buckets: [GCS_BUCKET] });
-    await vertex.start();
+    const vertex = await startVertex();
     stops.push(() => vertex.stop());
+    // Every provider's variables in one environment (the built-in AWS provider: no plugin folder).
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      MODELPORT_STATE_DIR: stateDir,
-      NO_COLOR: '1',
-      FORCE_COLOR: '0',
-      MODELPORT_AWS_ENDPOINT_URL: aws.url,
-      MODELPORT_AWS_POLL_MS: '20',
-      MODELPORT_AWS_WAIT_TIMEOUT_S: '60',
-      AWS_ACCESS_KEY_ID: 'AKIAEMULATOREXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'emulator-secret-not-real',
-      AWS_CONFIG_FILE: join(stateDir, 'no-aws-config'),
-      AWS_SHARED_CREDENTIALS_FILE: join(stateDir, 'no-aws-credentials'),
-      AWS_PROFILE: '',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      MODELPORT_AZURE_ARM_ENDPOINT: azure.url,
-      MODELPORT_AZURE_BLOB_ENDPOINT: azurite.blobEndpoint,
-      MODELPORT_AZURE_ACCESS_TOKEN: 'e2e-token-for-the-emulator',
-      MODELPORT_AZURE_POLL_MS: '20',
-      MODELPORT_AZURE_WAIT_TIMEOUT_S: '60',
-      NODE_EXTRA_CA_CERTS: azure.caPath,
-      MODELPORT_GCP_API_ENDPOINT: vertex.address,
-      MODELPORT_GCS_ENDPOINT: vertex.gcsUrl,
-      MODELPORT_GCP_POLL_MS: '10',
-      MODELPORT_GCP_WAIT_TIMEOUT_S: '60',
-      METADATA_SERVER_DETECTION: 'none',
-      GOOGLE_APPLICATION_CREDENTIALS: join(stateDir, 'no-gcp-credentials.json'),
+      ...cliEnv(stateDir),
+      ...awsVars(aws.url, stateDir),
+      ...azureVars(azure),
+      ...gcpVars(vertex, stateDir),
     };
     const clouds: Cloud[] = [
       {
@@ -102,33 +73,4 @@ export async function startClouds(
     await stop();
     throw error;
   }
-}
-
-/** Runs the built CLI with `env`; never throws for a non-zero exit code. */
-export function runWithEnv(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs = 150_000,
-): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({
-        code: code ?? (signal === null ? -1 : 128),
-        stdout: Buffer.concat(out).toString('utf8'),
-        stderr: Buffer.concat(err).toString('utf8'),
-      });
-    });
-  });
 }

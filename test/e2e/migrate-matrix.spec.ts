@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliResult, Workspace } from './helpers.js';
-import { createWorkspace, IRIS_DIR, IRIS_MODEL, ROOT } from './helpers.js';
+import { createWorkspace, IRIS_DIR, IRIS_MODEL, ROOT, runCliWithEnv } from './helpers.js';
 import type { Cloud } from './migrate-clouds.js';
-import { runWithEnv, startClouds } from './migrate-clouds.js';
+import { startClouds } from './migrate-clouds.js';
 
 let ws: Workspace;
 let clouds: Cloud[];
@@ -20,7 +20,7 @@ const sources = new Map<string, string>();
 const deployed: string[] = [];
 
 function cli(args: readonly string[]): Promise<CliResult> {
-  return runWithEnv(args, env);
+  return runCliWithEnv(args, env, 150_000);
 }
 
 beforeAll(async () => {
