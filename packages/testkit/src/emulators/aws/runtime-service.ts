@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import type { Reply } from './aws-http.js';
 import { AwsError, restJson } from './aws-http.js';
 import type { CallContext } from './context.js';
 import { ACCOUNT_ID, list, obj, str } from './context.js';
 import type { ModelContainers } from './model-containers.js';
+import { postToModel } from '../shared/model-servers.js';
 import type { S3Service } from './s3-service.js';
 import type { SageMakerService } from './sagemaker-service.js';
 import type { Timers } from './timers.js';
@@ -194,7 +194,12 @@ export class RuntimeService {
       );
     }
     const container = await this.containers.container(source);
-    const reply = await post(`${container.url}/invocations`, body, contentType, accept);
+    const reply = await postToModel(
+      `${container.url}/invocations`,
+      body,
+      { 'content-type': contentType, ...(accept === undefined ? {} : { accept }) },
+      'application/octet-stream',
+    );
     if (reply.status >= 400) throw modelError(reply.status, reply.body.toString('utf8'), logStream);
     return { body: reply.body, contentType: reply.contentType };
   }
@@ -207,41 +212,6 @@ function modelError(status: number, message: string, logStream: string): AwsErro
     424,
     { OriginalStatusCode: status, OriginalMessage: message, LogStreamArn: logStream },
   );
-}
-
-function post(
-  url: string,
-  body: Buffer,
-  contentType: string,
-  accept: string | undefined,
-): Promise<{ status: number; body: Buffer; contentType: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': contentType,
-          'content-length': String(body.length),
-          ...(accept === undefined ? {} : { accept }),
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 500,
-            body: Buffer.concat(chunks),
-            contentType: String(res.headers['content-type'] ?? 'application/octet-stream'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 function headerOf(ctx: CallContext, name: string): string | undefined {

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { request } from 'node:http';
 import type { ArmReply } from './arm-http.js';
 import { ArmError, isoDurationMs } from './arm-http.js';
 import type { ArmResource, AzureEmulator } from './azure-emulator.js';
 import type { ModelServers } from './model-servers.js';
+import { postToModel } from '../shared/model-servers.js';
 
 /** Managed online endpoints refuse bodies over this (the limit modelport declares). */
 export const SCORING_LIMIT_BYTES = 1.5 * 1024 * 1024;
@@ -87,7 +87,21 @@ export class Scoring {
     try {
       const server = await this.serverOf(deployment);
       const route = this.scoringRoute(props);
-      const reply = await post(`${server.url}${route}`, body, contentType, timeoutMs);
+      const reply = await postToModel(
+        `${server.url}${route}`,
+        body,
+        { 'content-type': contentType },
+        'application/json',
+        {
+          ms: timeoutMs,
+          error: () =>
+            new ArmError(
+              408,
+              'RequestTimeout',
+              `Request timed out after ${timeoutMs} ms (the deployment's requestTimeout).`,
+            ),
+        },
+      );
       this.served.set(deployment.name, (this.served.get(deployment.name) ?? 0) + 1);
       if (reply.status !== 200) {
         return {
@@ -165,42 +179,4 @@ function pick(traffic: unknown): string | undefined {
     if (roll < 0) return name;
   }
   return entries[entries.length - 1]?.[0];
-}
-
-function post(
-  url: string,
-  body: Buffer,
-  contentType: string,
-  timeoutMs: number,
-): Promise<{ status: number; body: Buffer; contentType: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', headers: { 'content-type': contentType, 'content-length': String(body.length) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 500,
-            body: Buffer.concat(chunks),
-            contentType: String(res.headers['content-type'] ?? 'application/json'),
-          }),
-        );
-      },
-    );
-    req.setTimeout(timeoutMs, () => {
-      req.destroy();
-      reject(
-        new ArmError(
-          408,
-          'RequestTimeout',
-          `Request timed out after ${timeoutMs} ms (the deployment's requestTimeout).`,
-        ),
-      );
-    });
-    req.on('error', (error) => reject(error instanceof ArmError ? error : error));
-    req.end(body);
-  });
 }
