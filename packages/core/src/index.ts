@@ -29,6 +29,7 @@ export * from './engine/wait.js';
 export * from './env.js';
 export * from './errors.js';
 export * from './hash.js';
+export * from './local-files.js';
 export * from './manifest/diagnostics.js';
 export * from './manifest/loader.js';
 export { checkSemantics, uriScheme } from './manifest/semantic.js';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import type {
   ObservedResource,
   PlanAction,
 } from '@modelport/core';
-import { ModelportError, specHash, uriScheme } from '@modelport/core';
+import { sha256File, specHash, uriScheme } from '@modelport/core';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
 import { RT } from './resource-types.js';
@@ -132,21 +131,4 @@ export async function deleteArtifact(dc: DeploymentContext, uri: string): Promis
   await call(`delete ${uri}`, () =>
     dc.clients.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })),
   );
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  } catch (error) {
-    throw new ModelportError(
-      'invalidInput',
-      `cannot read the model file ${path}: ${(error as Error).message}`,
-      {
-        hint: 'spec.model.uri is resolved against the manifest folder',
-        cause: error,
-      },
-    );
-  }
-  return hash.digest('hex');
 }

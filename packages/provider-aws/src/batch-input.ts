@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createWriteStream } from 'node:fs';
@@ -7,16 +7,13 @@ import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { _Object } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DesiredResource, LoadedBatchJob, ObservedResource, PlanAction } from '@modelport/core';
-import { ModelportError, specHash, uriScheme } from '@modelport/core';
-import { sha256File } from './artifact.js';
+import { hashedInputFiles, ModelportError, specHash, uriScheme } from '@modelport/core';
 import { listAll, observeTaggedObject } from './s3-objects.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
 import { RT } from './resource-types.js';
 import type { AwsSettings } from './settings.js';
 import { ownTags, parseS3Uri, s3Uri } from './settings.js';
-
-const INPUT_EXTENSIONS = new Set(['.jsonl', '.csv']);
 
 /** Where a batch job reads: an S3 prefix as given, or a local folder modelport uploads (by content hash). */
 export interface BatchInput {
@@ -32,23 +29,7 @@ export async function batchInput(manifest: LoadedBatchJob, settings: AwsSettings
     throw new ModelportError('invalidInput', `AWS batch jobs read from S3 or a local folder, not ${input}`);
   }
   const dir = isAbsolute(input) ? input : resolve(manifest.baseDir, input);
-  let names: string[];
-  try {
-    names = (await readdir(dir))
-      .filter((n) => INPUT_EXTENSIONS.has(n.slice(n.lastIndexOf('.')).toLowerCase()))
-      .sort();
-  } catch (error) {
-    throw new ModelportError(
-      'invalidInput',
-      `cannot read the input folder ${dir}: ${(error as Error).message}`,
-    );
-  }
-  if (names.length === 0) {
-    throw new ModelportError('invalidInput', `the input folder ${dir} has no .jsonl or .csv file`);
-  }
-  const files = await Promise.all(
-    names.map(async (name) => ({ name, sha256: await sha256File(join(dir, name)) })),
-  );
+  const files = await hashedInputFiles(dir);
   const key = `${settings.prefix}/${settings.name}/batch-input/${specHash(files)}/`;
   return { uri: s3Uri(settings.bucket, key), upload: { dir, files } };
 }

@@ -1,5 +1,5 @@
 import type { AwsExtensions, LoadedManifest } from '@modelport/core';
-import { MANAGED_BY, ModelportError, TAGS } from '@modelport/core';
+import { isManagedFor, managedTags, ModelportError } from '@modelport/core';
 
 /** What every AWS call of one deployment needs, read once from the manifest. */
 export interface AwsSettings {
@@ -81,14 +81,7 @@ export function resourceTags(settings: AwsSettings, specHash: string): Record<st
 }
 
 /** modelport's four tags alone (S3 objects take at most 10 tags, so they get only these). */
-export function ownTags(settings: AwsSettings, specHash: string): Record<string, string> {
-  return {
-    [TAGS.managedBy]: MANAGED_BY,
-    [TAGS.name]: settings.name,
-    [TAGS.kind]: settings.kind,
-    [TAGS.specHash]: specHash,
-  };
-}
+export const ownTags: (settings: AwsSettings, specHash: string) => Record<string, string> = managedTags;
 
 /** `{Key, Value}` lists, as SageMaker, Batch and EventBridge take them. */
 export function tagList(tags: Record<string, string>): { Key: string; Value: string }[] {
@@ -96,16 +89,7 @@ export function tagList(tags: Record<string, string>): { Key: string; Value: str
 }
 
 /** True when tags say modelport manages the resource for this deployment (same name and kind). */
-export function isOurs(
-  tags: Record<string, string | undefined>,
-  settings: { name: string; kind: string },
-): boolean {
-  return (
-    tags[TAGS.managedBy] === MANAGED_BY &&
-    tags[TAGS.name] === settings.name &&
-    tags[TAGS.kind] === settings.kind
-  );
-}
+export const isOurs = isManagedFor;
 
 export function s3Uri(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import type { DesiredResource, LoadedManifest, ObservedResource, PlanAction } from '@modelport/core';
-import { DeploymentState, ModelportError, specHash, uriScheme } from '@modelport/core';
+import { DeploymentState, ModelportError, sha256File, specHash, uriScheme } from '@modelport/core';
 import { datastoreContainer, deletePrefix } from './datastore.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { call, getOrUndefined, listAll } from './errors.js';
@@ -45,7 +44,10 @@ export async function modelSource(manifest: LoadedManifest): Promise<ModelSource
   }
   const path = uri.replace(/^file:\/\//, '');
   const localPath = isAbsolute(path) ? path : resolve(manifest.file, '..', path);
-  return { localPath, sha256: await sha256File(localPath) };
+  return {
+    localPath,
+    sha256: await sha256File(localPath, 'check spec.model.uri (relative paths are relative to the manifest)'),
+  };
 }
 
 /**
@@ -256,20 +258,4 @@ export async function deleteEnvironment(dc: DeploymentContext, name: string): Pr
   await getOrUndefined(`delete environment ${name}`, () =>
     dc.clients.ml.environmentVersions.delete(s.resourceGroup, s.workspace, container, version),
   );
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  } catch (error) {
-    throw new ModelportError(
-      'invalidInput',
-      `cannot read the model file ${path}: ${(error as Error).message}`,
-      {
-        hint: 'check spec.model.uri (relative paths are relative to the manifest)',
-      },
-    );
-  }
-  return hash.digest('hex');
 }

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, isAbsolute, posix, resolve } from 'node:path';
 import type {
@@ -9,7 +7,7 @@ import type {
   ObservedResource,
   PlanAction,
 } from '@modelport/core';
-import { DeploymentState, ModelportError, TAGS, specHash, uriScheme } from '@modelport/core';
+import { DeploymentState, ModelportError, TAGS, sha256File, specHash, uriScheme } from '@modelport/core';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
 import { isOurs, ownTags } from './labels.js';
@@ -187,21 +185,4 @@ export async function deleteFolder(dc: DeploymentContext, uri: string): Promise<
       }
     });
   }
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  } catch (error) {
-    throw new ModelportError(
-      'invalidInput',
-      `cannot read the model file ${path}: ${(error as Error).message}`,
-      {
-        hint: 'spec.model.uri is resolved against the manifest folder',
-        cause: error,
-      },
-    );
-  }
-  return hash.digest('hex');
 }

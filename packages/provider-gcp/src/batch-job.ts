@@ -1,4 +1,4 @@
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type {
   DeploymentStatus,
@@ -9,6 +9,7 @@ import type {
 } from '@modelport/core';
 import {
   DeploymentState,
+  hashedInputFiles,
   ModelportError,
   TAGS,
   mapState,
@@ -22,7 +23,6 @@ import {
   modelArtifact,
   observeArtifacts,
   observeFolders,
-  sha256File,
   uploadArtifact,
   uploadFile,
 } from './artifact.js';
@@ -68,7 +68,6 @@ const ACTIVE = new Set([
   'JOB_STATE_CANCELLING',
   'JOB_STATE_UPDATING',
 ]);
-const INPUT_EXTENSIONS = new Set(['.jsonl', '.csv']);
 /** Vertex's default batch size for custom containers. */
 export const DEFAULT_BATCH_SIZE = 64;
 
@@ -118,22 +117,8 @@ async function batchInput(manifest: LoadedBatchJob, settings: GcpSettings): Prom
     );
   }
   const dir = isAbsolute(input) ? input : resolve(manifest.baseDir, input);
-  let files: string[];
-  try {
-    files = (await readdir(dir))
-      .filter((n) => INPUT_EXTENSIONS.has(n.slice(n.lastIndexOf('.')).toLowerCase()))
-      .sort();
-  } catch (error) {
-    throw new ModelportError(
-      'invalidInput',
-      `cannot read the input folder ${dir}: ${(error as Error).message}`,
-    );
-  }
-  if (files.length === 0)
-    throw new ModelportError('invalidInput', `the input folder ${dir} has no .jsonl or .csv file`);
-  const hashes = await Promise.all(
-    files.map(async (name) => ({ name, sha256: await sha256File(join(dir, name)) })),
-  );
+  const hashes = await hashedInputFiles(dir);
+  const files = hashes.map((h) => h.name);
   const folder = gsUri(settings.bucket, `${inputPrefix(settings)}${specHash(hashes)}`);
   return { uris: files.map((f) => `${folder}/${f}`), folder, upload: { dir, files } };
 }

@@ -1,4 +1,4 @@
-import { MANAGED_BY, ModelportError, TAGS } from '@modelport/core';
+import { isManagedFor, MANAGED_BY, managedTags, ModelportError, TAGS } from '@modelport/core';
 
 // GCP labels allow only [a-z0-9_-] (keys start with a lower-case letter), at most 63 characters each and
 // 64 labels per resource. modelport's tags (`modelport.dev/managed-by`) and users' labels are mapped
@@ -69,26 +69,10 @@ export function decodeLabels(labels: Record<string, string> | null | undefined):
 }
 
 /** modelport's own labels of a deployment (decoded form). */
-export function ownTags(settings: { name: string; kind: string }, specHash: string): Record<string, string> {
-  return {
-    [TAGS.managedBy]: MANAGED_BY,
-    [TAGS.name]: settings.name,
-    [TAGS.kind]: settings.kind,
-    [TAGS.specHash]: specHash,
-  };
-}
+export const ownTags = managedTags;
 
 /** True when (decoded) labels say modelport manages the resource for this deployment (same name and kind). */
-export function isOurs(
-  tags: Record<string, string | undefined>,
-  settings: { name: string; kind: string },
-): boolean {
-  return (
-    tags[TAGS.managedBy] === MANAGED_BY &&
-    tags[TAGS.name] === settings.name &&
-    tags[TAGS.kind] === settings.kind
-  );
-}
+export const isOurs = isManagedFor;
 
 /** A List filter selecting a deployment's resources by their labels (the API filters server side). */
 export function labelFilter(settings?: { name: string; kind: string }): string {

@@ -36,6 +36,31 @@ export interface ObservedResource {
   raw?: unknown;
 }
 
+/** modelport's own tags of a deployment's resource (as keys and values before any cloud's encoding). */
+export function managedTags(
+  settings: { name: string; kind: string },
+  specHash: string,
+): Record<string, string> {
+  return {
+    [TAGS.managedBy]: MANAGED_BY,
+    [TAGS.name]: settings.name,
+    [TAGS.kind]: settings.kind,
+    [TAGS.specHash]: specHash,
+  };
+}
+
+/** True when tags say modelport manages the resource for this deployment (same name and kind). */
+export function isManagedFor(
+  tags: Record<string, string | undefined>,
+  settings: { name: string; kind: string },
+): boolean {
+  return (
+    tags[TAGS.managedBy] === MANAGED_BY &&
+    tags[TAGS.name] === settings.name &&
+    tags[TAGS.kind] === settings.kind
+  );
+}
+
 export function resourceKey(resource: { type: string; name: string }): string {
   return `${resource.type}/${resource.name}`;
 }
