@@ -1,6 +1,6 @@
 // The provider contract suite (@modelport/testkit) against the Azure emulator: real SDK clients on the wire,
 // every PUT checked against the official ARM schema, writes counted by the emulator.
-import { providerContractSuite } from '@modelport/testkit';
+import { contractHarness, providerContractSuite } from '@modelport/testkit';
 import { afterAll, expect } from 'vitest';
 import type { Harness } from './testing/harness.js';
 import { startHarness } from './testing/harness.js';
@@ -17,23 +17,19 @@ providerContractSuite({
   setup: async () => {
     h = await startHarness();
     const harness = h;
-    const manifest = (file: string, payloadMB: string) =>
-      harness.manifest('iris-online.yaml', file, [
-        [/name: iris$/m, 'name: contract-azure'],
-        ['payloadMB: 1', `payloadMB: ${payloadMB}`],
-      ]);
-    return {
+    return contractHarness({
       modelport: harness.modelport(),
-      manifests: {
-        base: await manifest('base.yaml', '1'),
-        // A changed limit changes the deployment's environment: a new deployment, traffic moved blue-green.
-        changed: await manifest('changed.yaml', '0.5'),
-        // Fails the schema (payloadMB must be > 0), with a file:line:col diagnostic.
-        invalid: await manifest('invalid.yaml', '-1'),
-      },
-      writeCalls: () => harness.emulator.writeCalls(),
-      totalCalls: () => harness.emulator.totalCalls(),
-    };
+      counters: harness.emulator,
+      manifest: (file, payloadMB) =>
+        harness.manifest('iris-online.yaml', file, [
+          [/name: iris$/m, 'name: contract-azure'],
+          ['payloadMB: 1', `payloadMB: ${payloadMB}`],
+        ]),
+      // changed.yaml: a changed limit changes the deployment's environment: a new deployment, traffic moved
+      // blue-green.
+      // invalid.yaml: fails the schema (payloadMB must be > 0), with a file:line:col diagnostic.
+      values: { base: '1', changed: '0.5', invalid: '-1' },
+    });
   },
   teardown: async () => {
     h?.emulator.assertNoViolations();

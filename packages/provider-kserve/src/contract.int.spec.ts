@@ -1,6 +1,6 @@
 // The provider contract suite (@modelport/testkit) against the fake Kubernetes API server: the real
 // @kubernetes/client-node on the wire, writes counted by the server.
-import { providerContractSuite } from '@modelport/testkit';
+import { contractHarness, providerContractSuite } from '@modelport/testkit';
 import { afterAll, expect } from 'vitest';
 import type { Harness } from './testing/harness.js';
 import { startHarness } from './testing/harness.js';
@@ -17,23 +17,18 @@ providerContractSuite({
   setup: async () => {
     h = await startHarness();
     const harness = h;
-    const manifest = (file: string, maxReplicas: string) =>
-      harness.manifest(file, [
-        [/name: iris$/m, 'name: contract-kserve'],
-        ['maxReplicas: 4', `maxReplicas: ${maxReplicas}`],
-      ]);
-    return {
+    return contractHarness({
       modelport: harness.modelport(),
-      manifests: {
-        base: await manifest('base.yaml', '4'),
-        // More replicas: a new InferenceService generation, updated in place.
-        changed: await manifest('changed.yaml', '6'),
-        // Fails the schema (maxReplicas must be >= 1), with a file:line:col diagnostic.
-        invalid: await manifest('invalid.yaml', '-1'),
-      },
-      writeCalls: () => harness.server.writeCalls(),
-      totalCalls: () => harness.server.totalCalls(),
-    };
+      counters: harness.server,
+      manifest: (file, maxReplicas) =>
+        harness.manifest(file, [
+          [/name: iris$/m, 'name: contract-kserve'],
+          ['maxReplicas: 4', `maxReplicas: ${maxReplicas}`],
+        ]),
+      // changed.yaml: more replicas: a new InferenceService generation, updated in place.
+      // invalid.yaml: fails the schema (maxReplicas must be >= 1), with a file:line:col diagnostic.
+      values: { base: '4', changed: '6', invalid: '-1' },
+    });
   },
   teardown: async () => {
     expect(h?.server.store.objects.size).toBe(0);

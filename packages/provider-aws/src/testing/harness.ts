@@ -1,16 +1,14 @@
 // Test support (not part of the package build): an AwsEmulator on 127.0.0.1 and a Modelport whose AWS
 // provider is loaded the way the CLI loads it (package declaration → module), with the real SDK clients
 // pointed at the emulator, fake static credentials, fast retries and fast polls.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
-import type { EngineOptions, EventListener, ProviderDeclaration } from '@modelport/core';
-import { LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
-import type { AwsEmulatorOptions } from '@modelport/testkit';
-import { AwsEmulator } from '@modelport/testkit';
-import { ContainerModuleHost } from '@modelport/core/di';
+import type { Modelport } from '@modelport/core';
+import type { AwsEmulatorOptions, ModelportExtra } from '@modelport/testkit';
+import { AwsEmulator, copyExample as copyExampleFrom, providerModelport } from '@modelport/testkit';
 import { DefaultAwsClientFactory } from '../client-factory.js';
 import type { AwsClientConfig } from '../client-factory.js';
 import { DEFAULT_OPTIONS } from '../options.js';
@@ -36,19 +34,11 @@ export interface Harness {
   dir: string;
   factory: DefaultAwsClientFactory;
   options: AwsProviderOptions;
-  modelport(extra?: {
-    onEvent?: EventListener;
-    engine?: Omit<EngineOptions, 'onEvent' | 'signal'>;
-    signal?: AbortSignal;
-  }): Modelport;
+  modelport(extra?: ModelportExtra): Modelport;
   /** Copies an example manifest into the temp folder with edits (each must match); paths made absolute. */
   manifest(example: string, file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
   stop(): Promise<void>;
 }
-
-export const FAST_ENGINE: Omit<EngineOptions, 'onEvent' | 'signal'> = {
-  retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 50 },
-};
 
 export async function startHarness(
   options: AwsEmulatorOptions & {
@@ -92,41 +82,24 @@ export async function startHarness(
 export function modelportWith(
   factory: DefaultAwsClientFactory,
   options: AwsProviderOptions,
-  extra: {
-    onEvent?: EventListener;
-    engine?: Omit<EngineOptions, 'onEvent' | 'signal'>;
-    signal?: AbortSignal;
-  } = {},
+  extra: ModelportExtra = {},
 ): Modelport {
-  const declaration = readDeclaration(PACKAGE_DIR, 'builtin') as ProviderDeclaration;
-  const host = new ContainerModuleHost();
-  host.container.bind(AwsClientFactory).toConstantValue(factory);
-  host.container.bind(OptionsToken).toConstantValue(options);
-  return new Modelport({
-    registry: new LazyProviderRegistry([declaration], host),
-    engine: extra.engine ?? FAST_ENGINE,
-    ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
-    ...(extra.signal === undefined ? {} : { signal: extra.signal }),
-  });
+  return providerModelport(
+    PACKAGE_DIR,
+    [
+      [AwsClientFactory, factory],
+      [OptionsToken, options],
+    ],
+    extra,
+  );
 }
 
-/** Copies an example manifest into `dir` with edits (each must match); the iris paths are made absolute. */
-export async function copyExample(
+/** Copies an AWS example into `dir` with edits (each must match); the iris paths are made absolute. */
+export function copyExample(
   dir: string,
   example: string,
   file: string,
   edits: readonly [string | RegExp, string][] = [],
 ): Promise<string> {
-  let text = (await readFile(join(EXAMPLES, example), 'utf8'))
-    .replace('uri: ../iris/model.onnx', `uri: ${IRIS_MODEL}`)
-    .replace('input: ../iris/batch-input', `input: ${join(ROOT, 'examples/iris/batch-input')}`);
-  for (const [from, to] of edits) {
-    if (typeof from === 'string' ? !text.includes(from) : !from.test(text)) {
-      throw new Error(`examples/aws/${example}: no match for ${String(from)}`);
-    }
-    text = text.replace(from, to);
-  }
-  const target = join(dir, file);
-  await writeFile(target, text);
-  return target;
+  return copyExampleFrom(EXAMPLES, dir, example, file, edits);
 }

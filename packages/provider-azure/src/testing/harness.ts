@@ -1,16 +1,14 @@
 // Test support (not part of the package build): azurite and an AzureEmulator on 127.0.0.1, and a Modelport
 // whose Azure provider is loaded the way the CLI loads it (package declaration → module), with the real SDK
 // clients pointed at the emulator over HTTPS (its CA trusted), a fake token credential, fast retries and polls.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import type { EngineOptions, EventListener, ProviderDeclaration } from '@modelport/core';
-import { LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
-import { ContainerModuleHost } from '@modelport/core/di';
-import type { AzureEmulatorOptions, RunningAzurite } from '@modelport/testkit';
-import { AzureEmulator, startAzurite } from '@modelport/testkit';
+import type { Modelport } from '@modelport/core';
+import type { AzureEmulatorOptions, ModelportExtra, RunningAzurite } from '@modelport/testkit';
+import { AzureEmulator, copyExample, providerModelport, startAzurite } from '@modelport/testkit';
 import type { AzureClientConfig } from '../client-factory.js';
 import { DefaultAzureClientFactory } from '../client-factory.js';
 import type { AzureProviderOptions } from '../options.js';
@@ -39,18 +37,11 @@ export interface Harness {
   dir: string;
   factory: DefaultAzureClientFactory;
   options: AzureProviderOptions;
-  modelport(extra?: {
-    onEvent?: EventListener;
-    engine?: Omit<EngineOptions, 'onEvent' | 'signal'>;
-  }): Modelport;
+  modelport(extra?: ModelportExtra): Modelport;
   /** Copies an example manifest into the temp folder with edits (each must match); paths made absolute. */
   manifest(example: string, file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
   stop(): Promise<void>;
 }
-
-export const FAST_ENGINE: Omit<EngineOptions, 'onEvent' | 'signal'> = {
-  retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 50 },
-};
 
 export async function startHarness(
   options: AzureEmulatorOptions & {
@@ -87,7 +78,7 @@ export async function startHarness(
     factory,
     options: providerOptions,
     modelport: (extra = {}) => modelportWith(factory, providerOptions, extra),
-    manifest: (example, file, edits = []) => copyExample(dir, example, file, edits),
+    manifest: (example, file, edits = []) => copyExample(EXAMPLES, dir, example, file, edits),
     /** Stops everything, then fails if any request of the whole file broke the ARM schema. */
     async stop() {
       await emulator.stop();
@@ -101,36 +92,14 @@ export async function startHarness(
 export function modelportWith(
   factory: DefaultAzureClientFactory,
   options: AzureProviderOptions,
-  extra: { onEvent?: EventListener; engine?: Omit<EngineOptions, 'onEvent' | 'signal'> } = {},
+  extra: ModelportExtra = {},
 ): Modelport {
-  const declaration = readDeclaration(PACKAGE_DIR, 'builtin') as ProviderDeclaration;
-  const host = new ContainerModuleHost();
-  host.container.bind(AzureClientFactory).toConstantValue(factory);
-  host.container.bind(OptionsToken).toConstantValue(options);
-  return new Modelport({
-    registry: new LazyProviderRegistry([declaration], host),
-    engine: extra.engine ?? FAST_ENGINE,
-    ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
-  });
-}
-
-/** Copies an example manifest into `dir` with edits (each must match); the iris paths are made absolute. */
-export async function copyExample(
-  dir: string,
-  example: string,
-  file: string,
-  edits: readonly [string | RegExp, string][] = [],
-): Promise<string> {
-  let text = (await readFile(join(EXAMPLES, example), 'utf8'))
-    .replace('uri: ../iris/model.onnx', `uri: ${IRIS_MODEL}`)
-    .replace('input: ../iris/batch-input', `input: ${join(ROOT, 'examples/iris/batch-input')}`);
-  for (const [from, to] of edits) {
-    if (typeof from === 'string' ? !text.includes(from) : !from.test(text)) {
-      throw new Error(`examples/azure/${example}: no match for ${String(from)}`);
-    }
-    text = text.replace(from, to);
-  }
-  const target = join(dir, file);
-  await writeFile(target, text);
-  return target;
+  return providerModelport(
+    PACKAGE_DIR,
+    [
+      [AzureClientFactory, factory],
+      [OptionsToken, options],
+    ],
+    extra,
+  );
 }

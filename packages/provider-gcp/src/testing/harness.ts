@@ -1,15 +1,13 @@
 // Test support (not part of the package build): a VertexEmulator (gRPC + fake GCS) on 127.0.0.1 and a
 // Modelport whose GCP provider is loaded the way the CLI loads it (package declaration → module), with the
 // real SDK clients pointed at the emulator and fast polls.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EngineOptions, EventListener, ProviderDeclaration } from '@modelport/core';
-import { LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
-import { ContainerModuleHost } from '@modelport/core/di';
-import type { VertexEmulatorOptions } from '@modelport/testkit';
-import { VertexEmulator } from '@modelport/testkit';
+import type { Modelport } from '@modelport/core';
+import type { ModelportExtra, VertexEmulatorOptions } from '@modelport/testkit';
+import { copyExample, providerModelport, VertexEmulator } from '@modelport/testkit';
 import { DefaultGcpClientFactory } from '../client-factory.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import type { GcpProviderOptions } from '../options.js';
@@ -31,18 +29,11 @@ export interface Harness {
   dir: string;
   factory: DefaultGcpClientFactory;
   options: GcpProviderOptions;
-  modelport(extra?: {
-    onEvent?: EventListener;
-    engine?: Omit<EngineOptions, 'onEvent' | 'signal'>;
-  }): Modelport;
+  modelport(extra?: ModelportExtra): Modelport;
   /** Copies an example manifest into the temp folder with edits (each must match); paths made absolute. */
   manifest(example: string, file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
   stop(): Promise<void>;
 }
-
-export const FAST_ENGINE: Omit<EngineOptions, 'onEvent' | 'signal'> = {
-  retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 50 },
-};
 
 export async function startHarness(
   options: VertexEmulatorOptions & { provider?: Partial<GcpProviderOptions> } = {},
@@ -67,7 +58,7 @@ export async function startHarness(
     factory,
     options: providerOptions,
     modelport: (extra = {}) => modelportWith(factory, providerOptions, extra),
-    manifest: (example, file, edits = []) => copyExample(dir, example, file, edits),
+    manifest: (example, file, edits = []) => copyExample(EXAMPLES, dir, example, file, edits),
     /** Stops everything, then fails if any request of the whole file broke the protos. */
     async stop() {
       await factory.close();
@@ -82,36 +73,14 @@ export async function startHarness(
 export function modelportWith(
   factory: DefaultGcpClientFactory,
   options: GcpProviderOptions,
-  extra: { onEvent?: EventListener; engine?: Omit<EngineOptions, 'onEvent' | 'signal'> } = {},
+  extra: ModelportExtra = {},
 ): Modelport {
-  const declaration = readDeclaration(PACKAGE_DIR, 'builtin') as ProviderDeclaration;
-  const host = new ContainerModuleHost();
-  host.container.bind(GcpClientFactory).toConstantValue(factory);
-  host.container.bind(OptionsToken).toConstantValue(options);
-  return new Modelport({
-    registry: new LazyProviderRegistry([declaration], host),
-    engine: extra.engine ?? FAST_ENGINE,
-    ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
-  });
-}
-
-/** Copies an example manifest into `dir` with edits (each must match); the iris paths are made absolute. */
-export async function copyExample(
-  dir: string,
-  example: string,
-  file: string,
-  edits: readonly [string | RegExp, string][] = [],
-): Promise<string> {
-  let text = (await readFile(join(EXAMPLES, example), 'utf8'))
-    .replace('uri: ../iris/model.onnx', `uri: ${IRIS_MODEL}`)
-    .replace('input: ../iris/batch-input', `input: ${join(ROOT, 'examples/iris/batch-input')}`);
-  for (const [from, to] of edits) {
-    if (typeof from === 'string' ? !text.includes(from) : !from.test(text)) {
-      throw new Error(`examples/gcp/${example}: no match for ${String(from)}`);
-    }
-    text = text.replace(from, to);
-  }
-  const target = join(dir, file);
-  await writeFile(target, text);
-  return target;
+  return providerModelport(
+    PACKAGE_DIR,
+    [
+      [GcpClientFactory, factory],
+      [OptionsToken, options],
+    ],
+    extra,
+  );
 }

@@ -4,29 +4,20 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EngineOptions, EventListener, ProviderDeclaration } from '@modelport/core';
-import { LazyProviderRegistry, Modelport, readDeclaration } from '@modelport/core';
-import { ContainerModuleHost } from '@modelport/core/di';
-import type { FakeKubeOptions } from '@modelport/testkit';
-import { FakeKubeApiServer, writeKubeconfig } from '@modelport/testkit';
+import type { Modelport } from '@modelport/core';
+import type { FakeKubeOptions, ModelportExtra } from '@modelport/testkit';
+import { FakeKubeApiServer, providerModelport, writeKubeconfig } from '@modelport/testkit';
 import type { KserveProviderOptions } from '../options.js';
 import { KserveProviderOptions as OptionsToken } from '../tokens.js';
 import { crdErrors } from './crd-schema.js';
 import { PACKAGE_DIR, irisText } from './manifests.js';
-
-export const FAST_ENGINE: Omit<EngineOptions, 'onEvent' | 'signal'> = {
-  retry: { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 50 },
-};
 
 export interface Harness {
   server: FakeKubeApiServer;
   dir: string;
   kubeconfig: string;
   options: KserveProviderOptions;
-  modelport(extra?: {
-    onEvent?: EventListener;
-    engine?: Omit<EngineOptions, 'onEvent' | 'signal'>;
-  }): Modelport;
+  modelport(extra?: ModelportExtra): Modelport;
   /** Writes the kserve iris example with edits (each must match) into the temp folder. */
   manifest(file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
   stop(): Promise<void>;
@@ -67,16 +58,6 @@ export async function startHarness(
 }
 
 /** A Modelport whose KServe provider (loaded from the package declaration, as the CLI does) uses `options`. */
-export function modelportWith(
-  options: KserveProviderOptions,
-  extra: { onEvent?: EventListener; engine?: Omit<EngineOptions, 'onEvent' | 'signal'> } = {},
-): Modelport {
-  const declaration = readDeclaration(PACKAGE_DIR, 'builtin') as ProviderDeclaration;
-  const host = new ContainerModuleHost();
-  host.container.bind(OptionsToken).toConstantValue(options);
-  return new Modelport({
-    registry: new LazyProviderRegistry([declaration], host),
-    engine: extra.engine ?? FAST_ENGINE,
-    ...(extra.onEvent === undefined ? {} : { onEvent: extra.onEvent }),
-  });
+export function modelportWith(options: KserveProviderOptions, extra: ModelportExtra = {}): Modelport {
+  return providerModelport(PACKAGE_DIR, [[OptionsToken, options]], extra);
 }
