@@ -20,7 +20,7 @@ export function awsEnv(emulatorUrl: string, stateDir: string): NodeJS.ProcessEnv
   return { ...cliEnv(stateDir), MODELPORT_PLUGINS: AWS_PROVIDER_DIR, ...awsVars(emulatorUrl, stateDir) };
 }
 
-/** The variables that point the AWS provider at the emulator: its URL, fake keys for the default chain, fast polls. */
+/** What points the AWS provider at the emulator: its URL, fake keys for the default chain, fast polls. */
 export function awsVars(emulatorUrl: string, stateDir: string): NodeJS.ProcessEnv {
   return {
     MODELPORT_AWS_ENDPOINT_URL: emulatorUrl,

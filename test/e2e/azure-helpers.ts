@@ -38,7 +38,7 @@ export function azureEnv(cloud: AzureCloud, stateDir: string): NodeJS.ProcessEnv
   return { ...cliEnv(stateDir), ...azureVars(cloud) };
 }
 
-/** The variables that point the Azure provider at the emulator: ARM URL and CA, azurite, a token, fast polls. */
+/** What points the Azure provider at the emulators: ARM URL and CA, azurite, a token, fast polls. */
 export function azureVars(cloud: AzureCloud): NodeJS.ProcessEnv {
   return {
     MODELPORT_AZURE_ARM_ENDPOINT: cloud.emulator.url,

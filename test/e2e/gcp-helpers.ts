@@ -19,7 +19,7 @@ export function gcpEnv(emulator: VertexEmulator, stateDir: string): NodeJS.Proce
   return { ...cliEnv(stateDir), ...gcpVars(emulator, stateDir) };
 }
 
-/** The variables that point the GCP provider at the emulator: gRPC and GCS endpoints, no metadata server, fast polls. */
+/** What points the GCP provider at the emulator: gRPC and GCS endpoints, no metadata server, fast polls. */
 export function gcpVars(emulator: VertexEmulator, stateDir: string): NodeJS.ProcessEnv {
   return {
     MODELPORT_GCP_API_ENDPOINT: emulator.address,

@@ -286,7 +286,7 @@ export async function localIris(
   return { endpoint, batch };
 }
 
-/** Applies the local iris endpoint and invokes it with `payload`: the answer a cloud must give (the reference). */
+/** Applies the local iris endpoint and invokes it with `payload`: the reference answer a cloud must give. */
 export async function localReference(endpoint: string, stateDir: string, payload: string): Promise<unknown> {
   const applied = await runCliWithEnv(['apply', endpoint, '--yes'], cliEnv(stateDir));
   expect(applied.code, applied.stderr).toBe(0);
