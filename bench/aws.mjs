@@ -2,14 +2,13 @@
 // making the same calls one after another, both against the AWS emulator with 100 ms of latency per call
 // (a cloud round trip, roughly). Figures: wall time A/B (target ≤ 0.3), write calls A vs B (A ≤ B), and
 // the write calls of an unchanged re-apply (0). Standalone: `node bench/aws.mjs [--quick]`.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
+import { applyFleet, runStandalone, warmModelport } from './fleet.mjs';
 import { ROOT } from './lib.mjs';
 
 export const name = 'aws';
@@ -57,18 +56,14 @@ spec:
 
 /** A: modelport, every manifest applied at once (each through the engine), from one fresh process state. */
 async function runModelport(mods, url, files) {
-  const { core, provider, di } = mods;
+  const { provider } = mods;
   const factory = new provider.DefaultAwsClientFactory({ endpoint: url, credentials: CREDENTIALS });
   const options = { ...provider.DEFAULT_OPTIONS, pollIntervalMs: POLL_MS, waitTimeoutMs: 120_000 };
-  const host = new di.ContainerModuleHost();
-  host.container.bind(provider.AwsClientFactory).toConstantValue(factory);
-  host.container.bind(provider.AwsProviderOptions).toConstantValue(options);
-  const declaration = core.readDeclaration(PROVIDER_DIR, 'builtin');
-  const mp = new core.Modelport({ registry: new core.LazyProviderRegistry([declaration], host) });
-  // Load the provider module (and its SDK) before the clock starts: the script's imports are not timed either.
-  await mp.validate(files[0]);
-  await mp.plan(files[0]);
-  return mp;
+  const bindings = [
+    [provider.AwsClientFactory, factory],
+    [provider.AwsProviderOptions, options],
+  ];
+  return { mp: await warmModelport(mods, PROVIDER_DIR, bindings, files[0]) };
 }
 
 /** B: the minimal raw-SDK script, one endpoint after the other: upload, model, config, endpoint, wait. */
@@ -165,133 +160,34 @@ async function withEmulator(mods, fn) {
 /** @param {import('./run.mjs').GroupContext} ctx */
 export async function run(ctx) {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  const count = ctx.quick ? 5 : 20;
   const mods = await load();
-  const dir = join(ctx.tmpDir, 'aws');
-  mkdirSync(dir, { recursive: true });
-  const suffix = createHash('sha256').update(String(process.pid)).digest('hex').slice(0, 4);
-  const endpoints = Array.from(
-    { length: count },
-    (_, i) => `bench-${suffix}-${String(i + 1).padStart(2, '0')}`,
-  );
-  const files = endpoints.map((endpoint) => {
-    const file = join(dir, `${endpoint}.yaml`);
-    writeFileSync(file, manifestText(endpoint));
-    return file;
-  });
-
-  // A: modelport, all manifests applied concurrently; then the unchanged re-apply.
-  const a = await withEmulator(mods, async (emulator) => {
-    const mp = await runModelport(mods, emulator.url, files);
-    emulator.resetCounts();
-    const started = performance.now();
-    const outcomes = await Promise.all(files.map((file) => mp.apply(file)));
-    const ms = performance.now() - started;
-    const failed = outcomes.flat().filter((o) => !o.result.ok);
-    if (failed.length > 0)
-      throw new Error(
-        `modelport: ${failed.length} apply(s) failed: ${failed[0].result.failed[0]?.error.message}`,
-      );
-    const writes = emulator.writeCalls();
-    const reads = emulator.readCalls();
-    const inService = [...emulator.sagemaker.endpoints.values()].filter(
-      (e) => e.status === 'InService',
-    ).length;
-    emulator.resetCounts();
-    const reStarted = performance.now();
-    await Promise.all(files.map((file) => mp.apply(file)));
-    const reapplyMs = performance.now() - reStarted;
-    const reapplyWrites = emulator.writeCalls();
-    const violations = emulator.violations.length;
-    return { ms, writes, reads, inService, reapplyMs, reapplyWrites, violations };
-  });
-  ctx.log(
-    `modelport: ${count} endpoints in ${(a.ms / 1000).toFixed(1)} s, ${a.writes} writes, ${a.reads} reads; re-apply ${a.reapplyWrites} writes`,
-  );
-
-  // B: the raw script, sequential.
-  const b = await withEmulator(mods, async (emulator) => {
-    const script = await rawScript(mods, emulator.url, endpoints, tarGz(MODEL, 'model.onnx'));
-    const warm = new mods.sagemaker.SageMakerClient({
-      region: REGION,
-      endpoint: emulator.url,
-      credentials: CREDENTIALS,
-    });
-    await warm.send(new mods.sagemaker.ListModelsCommand({}));
-    emulator.resetCounts();
-    const started = performance.now();
-    await script();
-    const ms = performance.now() - started;
-    return { ms, writes: emulator.writeCalls(), reads: emulator.readCalls() };
-  });
-  ctx.log(
-    `raw script: ${count} endpoints in ${(b.ms / 1000).toFixed(1)} s, ${b.writes} writes, ${b.reads} reads`,
-  );
-  rmSync(dir, { recursive: true, force: true });
-
-  const invalid =
-    a.inService !== count
-      ? `${a.inService}/${count} endpoints InService`
-      : a.violations > 0
-        ? `${a.violations} spec violations`
-        : undefined;
-  return {
-    metrics: [
-      {
-        id: 'aws.apply-wall',
-        label: `apply ${count} SageMaker endpoints: modelport vs a sequential raw-SDK script (${LATENCY_MS} ms/call)`,
-        unit: 'ms',
-        subject: a.ms,
-        baseline: b.ms,
-        ratio: a.ms / b.ms,
-        target: { on: 'ratio', op: '<=', value: 0.3 },
-        ...(invalid === undefined ? {} : { error: invalid }),
-      },
-      {
-        id: 'aws.apply-writes',
-        label: `write calls to apply ${count} endpoints: modelport vs the raw script`,
-        unit: 'calls',
-        subject: a.writes,
-        baseline: b.writes,
-        ratio: a.writes / b.writes,
-        target: { on: 'ratio', op: '<=', value: 1 },
-      },
-      {
-        id: 'aws.reapply-writes',
-        label: `write calls of an unchanged re-apply of ${count} endpoints`,
-        unit: 'calls',
-        subject: a.reapplyWrites,
-        target: { on: 'subject', op: '==', value: 0 },
-        note: `re-apply took ${Math.round(a.reapplyMs)} ms (reads only)`,
-      },
-    ],
-    details: {
-      endpoints: count,
-      latencyMsPerCall: LATENCY_MS,
-      pollMs: POLL_MS,
-      modelport: {
-        ms: a.ms,
-        writes: a.writes,
-        reads: a.reads,
-        reapplyMs: a.reapplyMs,
-        reapplyWrites: a.reapplyWrites,
-      },
-      rawScript: { ms: b.ms, writes: b.writes, reads: b.reads },
+  const { metrics, details } = await applyFleet(ctx, {
+    cloud: 'aws',
+    what: 'SageMaker endpoints',
+    latencyMs: LATENCY_MS,
+    pollMs: POLL_MS,
+    manifestText,
+    withCloud: (fn) => withEmulator(mods, fn),
+    emulator: (emulator) => emulator,
+    other: 'reads',
+    modelport: (emulator, files) => runModelport(mods, emulator.url, files),
+    rawScript: async (emulator, endpoints) => {
+      const script = await rawScript(mods, emulator.url, endpoints, tarGz(MODEL, 'model.onnx'));
+      const warm = new mods.sagemaker.SageMakerClient({
+        region: REGION,
+        endpoint: emulator.url,
+        credentials: CREDENTIALS,
+      });
+      await warm.send(new mods.sagemaker.ListModelsCommand({}));
+      return { run: script };
     },
-  };
+    serving: (emulator) =>
+      [...emulator.sagemaker.endpoints.values()].filter((e) => e.status === 'InService').length,
+    servingWord: 'InService',
+    violationsWord: 'spec violations',
+  });
+  return { metrics, details };
 }
 
 // Standalone: node bench/aws.mjs [--quick]
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const tmp = join(tmpdir(), `modelport-bench-aws-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
-  const result = await run({
-    quick: process.argv.includes('--quick'),
-    tmpDir: tmp,
-    stateDir: tmp,
-    cleanup: undefined,
-    log: (m) => console.error(`[aws] ${m}`),
-  });
-  rmSync(tmp, { recursive: true, force: true });
-  console.log(JSON.stringify(result, null, 2));
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runStandalone('aws', run);

@@ -3,13 +3,12 @@
 // traffic, each long-running operation awaited), both against the Azure emulator (HTTPS, ARM schema checks,
 // azurite for blobs) with 100 ms of latency per ARM call. Figures: wall time A/B (target ≤ 0.3), write calls
 // A vs B (A ≤ B), and the write calls of an unchanged re-apply (0). Standalone: `node bench/azure.mjs [--quick]`.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { applyFleet, runStandalone, warmModelport } from './fleet.mjs';
 import { ROOT } from './lib.mjs';
 
 export const name = 'azure';
@@ -62,7 +61,7 @@ spec:
 
 /** A: modelport, every manifest applied at once (each through the engine), from one fresh process state. */
 async function runModelport(mods, cloud, files) {
-  const { core, provider, di } = mods;
+  const { provider } = mods;
   const factory = new provider.DefaultAzureClientFactory({
     armEndpoint: cloud.emulator.url,
     credential,
@@ -70,15 +69,11 @@ async function runModelport(mods, cloud, files) {
     blobEndpoint: cloud.azurite.blobEndpoint,
   });
   const options = { ...provider.DEFAULT_OPTIONS, pollIntervalMs: POLL_MS, waitTimeoutMs: 120_000 };
-  const host = new di.ContainerModuleHost();
-  host.container.bind(provider.AzureClientFactory).toConstantValue(factory);
-  host.container.bind(provider.AzureProviderOptions).toConstantValue(options);
-  const declaration = core.readDeclaration(PROVIDER_DIR, 'builtin');
-  const mp = new core.Modelport({ registry: new core.LazyProviderRegistry([declaration], host) });
-  // Load the provider module (and its SDK) before the clock starts: the script's imports are not timed either.
-  await mp.validate(files[0]);
-  await mp.plan(files[0]);
-  return mp;
+  const bindings = [
+    [provider.AzureClientFactory, factory],
+    [provider.AzureProviderOptions, options],
+  ];
+  return { mp: await warmModelport(mods, PROVIDER_DIR, bindings, files[0]) };
 }
 
 /** B: the minimal raw-SDK script, one endpoint after the other, every long-running operation awaited. */
@@ -168,129 +163,27 @@ async function withCloud(mods, fn) {
 
 /** @param {import('./run.mjs').GroupContext} ctx */
 export async function run(ctx) {
-  const count = ctx.quick ? 5 : 20;
   const mods = await load();
-  const dir = join(ctx.tmpDir, 'azure');
-  mkdirSync(dir, { recursive: true });
-  const suffix = createHash('sha256').update(String(process.pid)).digest('hex').slice(0, 4);
-  const endpoints = Array.from(
-    { length: count },
-    (_, i) => `bench-${suffix}-${String(i + 1).padStart(2, '0')}`,
-  );
-  const files = endpoints.map((endpoint) => {
-    const file = join(dir, `${endpoint}.yaml`);
-    writeFileSync(file, manifestText(endpoint));
-    return file;
+  const { metrics, details } = await applyFleet(ctx, {
+    cloud: 'azure',
+    what: 'Azure ML online endpoints',
+    latencyMs: LATENCY_MS,
+    pollMs: POLL_MS,
+    manifestText,
+    withCloud: (fn) => withCloud(mods, fn),
+    emulator: (cloud) => cloud.emulator,
+    other: 'calls',
+    modelport: (cloud, files) => runModelport(mods, cloud, files),
+    rawScript: async (cloud, endpoints) => ({ run: rawScript(mods, cloud, endpoints) }),
+    serving: (cloud) =>
+      cloud.emulator
+        .list('onlineEndpoints')
+        .filter((e) => Object.values(e.body.properties.traffic ?? {}).includes(100)).length,
+    servingWord: 'serving',
+    violationsWord: 'ARM schema violations',
   });
-
-  // A: modelport, all manifests applied concurrently; then the unchanged re-apply.
-  const a = await withCloud(mods, async (cloud) => {
-    const { emulator } = cloud;
-    const mp = await runModelport(mods, cloud, files);
-    const writes0 = emulator.writeCalls();
-    const total0 = emulator.totalCalls();
-    const started = performance.now();
-    const outcomes = await Promise.all(files.map((file) => mp.apply(file)));
-    const ms = performance.now() - started;
-    const failed = outcomes.flat().filter((o) => !o.result.ok);
-    if (failed.length > 0)
-      throw new Error(
-        `modelport: ${failed.length} apply(s) failed: ${failed[0].result.failed[0]?.error.message}`,
-      );
-    const writes = emulator.writeCalls() - writes0;
-    const calls = emulator.totalCalls() - total0;
-    const serving = emulator
-      .list('onlineEndpoints')
-      .filter((e) => Object.values(e.body.properties.traffic ?? {}).includes(100)).length;
-    const writes1 = emulator.writeCalls();
-    const reStarted = performance.now();
-    await Promise.all(files.map((file) => mp.apply(file)));
-    const reapplyMs = performance.now() - reStarted;
-    const reapplyWrites = emulator.writeCalls() - writes1;
-    return { ms, writes, calls, serving, reapplyMs, reapplyWrites, violations: emulator.violations.length };
-  });
-  ctx.log(
-    `modelport: ${count} endpoints in ${(a.ms / 1000).toFixed(1)} s, ${a.writes} writes, ${a.calls} calls; re-apply ${a.reapplyWrites} writes`,
-  );
-
-  // B: the raw script, sequential.
-  const b = await withCloud(mods, async (cloud) => {
-    const script = rawScript(mods, cloud, endpoints);
-    const writes0 = cloud.emulator.writeCalls();
-    const total0 = cloud.emulator.totalCalls();
-    const started = performance.now();
-    await script();
-    const ms = performance.now() - started;
-    return { ms, writes: cloud.emulator.writeCalls() - writes0, calls: cloud.emulator.totalCalls() - total0 };
-  });
-  ctx.log(
-    `raw script: ${count} endpoints in ${(b.ms / 1000).toFixed(1)} s, ${b.writes} writes, ${b.calls} calls`,
-  );
-  rmSync(dir, { recursive: true, force: true });
-
-  const invalid =
-    a.serving !== count
-      ? `${a.serving}/${count} endpoints serving`
-      : a.violations > 0
-        ? `${a.violations} ARM schema violations`
-        : undefined;
-  return {
-    metrics: [
-      {
-        id: 'azure.apply-wall',
-        label: `apply ${count} Azure ML online endpoints: modelport vs a sequential raw-SDK script (${LATENCY_MS} ms/call)`,
-        unit: 'ms',
-        subject: a.ms,
-        baseline: b.ms,
-        ratio: a.ms / b.ms,
-        target: { on: 'ratio', op: '<=', value: 0.3 },
-        ...(invalid === undefined ? {} : { error: invalid }),
-      },
-      {
-        id: 'azure.apply-writes',
-        label: `write calls to apply ${count} endpoints: modelport vs the raw script`,
-        unit: 'calls',
-        subject: a.writes,
-        baseline: b.writes,
-        ratio: a.writes / b.writes,
-        target: { on: 'ratio', op: '<=', value: 1 },
-      },
-      {
-        id: 'azure.reapply-writes',
-        label: `write calls of an unchanged re-apply of ${count} endpoints`,
-        unit: 'calls',
-        subject: a.reapplyWrites,
-        target: { on: 'subject', op: '==', value: 0 },
-        note: `re-apply took ${Math.round(a.reapplyMs)} ms (reads only)`,
-      },
-    ],
-    details: {
-      endpoints: count,
-      latencyMsPerCall: LATENCY_MS,
-      pollMs: POLL_MS,
-      modelport: {
-        ms: a.ms,
-        writes: a.writes,
-        calls: a.calls,
-        reapplyMs: a.reapplyMs,
-        reapplyWrites: a.reapplyWrites,
-      },
-      rawScript: { ms: b.ms, writes: b.writes, calls: b.calls },
-    },
-  };
+  return { metrics, details };
 }
 
 // Standalone: node bench/azure.mjs [--quick]
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const tmp = join(tmpdir(), `modelport-bench-azure-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
-  const result = await run({
-    quick: process.argv.includes('--quick'),
-    tmpDir: tmp,
-    stateDir: tmp,
-    cleanup: undefined,
-    log: (m) => console.error(`[azure] ${m}`),
-  });
-  rmSync(tmp, { recursive: true, force: true });
-  console.log(JSON.stringify(result, null, 2));
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runStandalone('azure', run);

@@ -4,13 +4,11 @@
 // write calls A vs B (A ≤ B), the write calls of an unchanged re-apply (0), and what `modelport plan`
 // spends loading the Google Cloud SDK (reported by the CLI itself with -v). Standalone: `node bench/gcp.mjs [--quick]`.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { applyFleet, runStandalone, warmModelport } from './fleet.mjs';
 import { ROOT } from './lib.mjs';
 
 export const name = 'gcp';
@@ -62,21 +60,19 @@ spec:
 
 /** A: modelport, every manifest applied at once (each through the engine), SDK loaded before the clock starts. */
 async function runModelport(mods, emulator, files) {
-  const { core, provider, di } = mods;
+  const { provider } = mods;
   const options = { ...provider.DEFAULT_OPTIONS, pollIntervalMs: POLL_MS, waitTimeoutMs: 120_000 };
   const factory = new provider.DefaultGcpClientFactory({
     apiEndpoint: emulator.address,
     gcsEndpoint: emulator.gcsUrl,
     options,
   });
-  const host = new di.ContainerModuleHost();
-  host.container.bind(provider.GcpClientFactory).toConstantValue(factory);
-  host.container.bind(provider.GcpProviderOptions).toConstantValue(options);
-  const declaration = core.readDeclaration(PROVIDER_DIR, 'builtin');
-  const mp = new core.Modelport({ registry: new core.LazyProviderRegistry([declaration], host) });
-  await mp.validate(files[0]);
-  await mp.plan(files[0]);
-  return { mp, factory };
+  const bindings = [
+    [provider.GcpClientFactory, factory],
+    [provider.GcpProviderOptions, options],
+  ];
+  const mp = await warmModelport(mods, PROVIDER_DIR, bindings, files[0]);
+  return { mp, close: () => factory.close() };
 }
 
 /** B: the minimal raw-SDK script, one endpoint after the other: upload, UploadModel, CreateEndpoint, DeployModel, each awaited. */
@@ -167,12 +163,6 @@ async function withEmulator(mods, fn) {
   }
 }
 
-function resetCounts(emulator) {
-  emulator.calls.clear();
-  emulator.gcs.writes = 0;
-  emulator.gcs.calls = 0;
-}
-
 /** `modelport -v plan` as a user runs it: its wall time, and the SDK load it reports on stderr. */
 function cliPlan(emulator, file, stateDir, args = ['-v', 'plan']) {
   const env = {
@@ -201,122 +191,59 @@ function cliPlan(emulator, file, stateDir, args = ['-v', 'plan']) {
 
 /** @param {import('./run.mjs').GroupContext} ctx */
 export async function run(ctx) {
-  const count = ctx.quick ? 5 : 20;
   const mods = await load();
-  const dir = join(ctx.tmpDir, 'gcp');
-  mkdirSync(dir, { recursive: true });
-  const suffix = createHash('sha256').update(String(process.pid)).digest('hex').slice(0, 4);
-  const endpoints = Array.from(
-    { length: count },
-    (_, i) => `bench-${suffix}-${String(i + 1).padStart(2, '0')}`,
-  );
-  const files = endpoints.map((endpoint) => {
-    const file = join(dir, `${endpoint}.yaml`);
-    writeFileSync(file, manifestText(endpoint));
-    return file;
-  });
-
-  // The SDK load `modelport plan` pays (a fresh CLI process, no added latency), and `validate` for contrast.
-  const load0 = await withEmulator(mods, async (emulator) => {
-    const plans = [];
-    for (let i = 0; i < (ctx.quick ? 1 : 3); i++) plans.push(await cliPlan(emulator, files[0], ctx.stateDir));
-    const validate = await cliPlan(emulator, files[0], ctx.stateDir, ['validate']);
-    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    return {
-      planMs: median(plans.map((p) => p.ms)),
-      importMs: median(plans.map((p) => p.importMs)),
-      clientsMs: median(plans.map((p) => p.clientsMs)),
-      validateMs: validate.ms,
-    };
-  });
-  ctx.log(
-    `modelport plan: ${Math.round(load0.planMs)} ms, of which SDK import ${load0.importMs} ms + clients ${load0.clientsMs} ms`,
-  );
-
-  // A: modelport, all manifests applied concurrently; then the unchanged re-apply.
-  const a = await withEmulator(mods, async (emulator) => {
-    const { mp, factory } = await runModelport(mods, emulator, files);
-    emulator.faults.latencyMs = LATENCY_MS;
-    resetCounts(emulator);
-    const started = performance.now();
-    const outcomes = await Promise.all(files.map((file) => mp.apply(file)));
-    const ms = performance.now() - started;
-    const failed = outcomes.flat().filter((o) => !o.result.ok);
-    if (failed.length > 0)
-      throw new Error(
-        `modelport: ${failed.length} apply(s) failed: ${failed[0].result.failed[0]?.error.message}`,
+  let load0;
+  const { metrics, details } = await applyFleet(ctx, {
+    cloud: 'gcp',
+    what: 'Vertex AI endpoints',
+    writesWhat: 'write calls (Vertex AI and GCS)',
+    latencyMs: LATENCY_MS,
+    pollMs: POLL_MS,
+    manifestText,
+    withCloud: (fn) => withEmulator(mods, fn),
+    emulator: (emulator) => emulator,
+    other: 'calls',
+    modelport: (emulator, files) => runModelport(mods, emulator, files),
+    rawScript: async (emulator, endpoints) => {
+      const clients = rawClients(mods, emulator);
+      await clients.models.listModels({ parent: `projects/${PROJECT}/locations/${LOCATION}` });
+      return {
+        run: () => rawScript(clients, endpoints),
+        close: () => Promise.all([clients.models.close(), clients.endpoints.close()]),
+      };
+    },
+    // The latency starts after the warm-up calls.
+    beforeClock: (emulator) => {
+      emulator.faults.latencyMs = LATENCY_MS;
+    },
+    serving: (emulator) =>
+      [...emulator.endpoints.values()].filter((e) => Object.values(e.trafficSplit ?? {}).includes(100))
+        .length,
+    servingWord: 'serving',
+    violationsWord: 'proto violations',
+    prelude: async (files) => {
+      // The SDK load `modelport plan` pays (a fresh CLI process, no added latency), and `validate` for contrast.
+      load0 = await withEmulator(mods, async (emulator) => {
+        const plans = [];
+        for (let i = 0; i < (ctx.quick ? 1 : 3); i++)
+          plans.push(await cliPlan(emulator, files[0], ctx.stateDir));
+        const validate = await cliPlan(emulator, files[0], ctx.stateDir, ['validate']);
+        const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+        return {
+          planMs: median(plans.map((p) => p.ms)),
+          importMs: median(plans.map((p) => p.importMs)),
+          clientsMs: median(plans.map((p) => p.clientsMs)),
+          validateMs: validate.ms,
+        };
+      });
+      ctx.log(
+        `modelport plan: ${Math.round(load0.planMs)} ms, of which SDK import ${load0.importMs} ms + clients ${load0.clientsMs} ms`,
       );
-    const writes = emulator.writeCalls();
-    const total = emulator.totalCalls();
-    const serving = [...emulator.endpoints.values()].filter((e) =>
-      Object.values(e.trafficSplit ?? {}).includes(100),
-    ).length;
-    resetCounts(emulator);
-    const reStarted = performance.now();
-    await Promise.all(files.map((file) => mp.apply(file)));
-    const reapplyMs = performance.now() - reStarted;
-    const reapplyWrites = emulator.writeCalls();
-    const violations = emulator.violations.length;
-    await factory.close();
-    return { ms, writes, total, serving, reapplyMs, reapplyWrites, violations };
+    },
   });
-  ctx.log(
-    `modelport: ${count} endpoints in ${(a.ms / 1000).toFixed(1)} s, ${a.writes} writes, ${a.total} calls; re-apply ${a.reapplyWrites} writes`,
-  );
-
-  // B: the raw script, sequential.
-  const b = await withEmulator(mods, async (emulator) => {
-    const clients = rawClients(mods, emulator);
-    await clients.models.listModels({ parent: `projects/${PROJECT}/locations/${LOCATION}` });
-    emulator.faults.latencyMs = LATENCY_MS;
-    resetCounts(emulator);
-    const started = performance.now();
-    await rawScript(clients, endpoints);
-    const ms = performance.now() - started;
-    const result = { ms, writes: emulator.writeCalls(), total: emulator.totalCalls() };
-    await Promise.all([clients.models.close(), clients.endpoints.close()]);
-    return result;
-  });
-  ctx.log(
-    `raw script: ${count} endpoints in ${(b.ms / 1000).toFixed(1)} s, ${b.writes} writes, ${b.total} calls`,
-  );
-  rmSync(dir, { recursive: true, force: true });
-
-  const invalid =
-    a.serving !== count
-      ? `${a.serving}/${count} endpoints serving`
-      : a.violations > 0
-        ? `${a.violations} proto violations`
-        : undefined;
   return {
     metrics: [
-      {
-        id: 'gcp.apply-wall',
-        label: `apply ${count} Vertex AI endpoints: modelport vs a sequential raw-SDK script (${LATENCY_MS} ms/call)`,
-        unit: 'ms',
-        subject: a.ms,
-        baseline: b.ms,
-        ratio: a.ms / b.ms,
-        target: { on: 'ratio', op: '<=', value: 0.3 },
-        ...(invalid === undefined ? {} : { error: invalid }),
-      },
-      {
-        id: 'gcp.apply-writes',
-        label: `write calls (Vertex AI and GCS) to apply ${count} endpoints: modelport vs the raw script`,
-        unit: 'calls',
-        subject: a.writes,
-        baseline: b.writes,
-        ratio: a.writes / b.writes,
-        target: { on: 'ratio', op: '<=', value: 1 },
-      },
-      {
-        id: 'gcp.reapply-writes',
-        label: `write calls of an unchanged re-apply of ${count} endpoints`,
-        unit: 'calls',
-        subject: a.reapplyWrites,
-        target: { on: 'subject', op: '==', value: 0 },
-        note: `re-apply took ${Math.round(a.reapplyMs)} ms (reads only)`,
-      },
+      ...metrics,
       {
         id: 'gcp.plan-sdk-load',
         label:
@@ -328,34 +255,9 @@ export async function run(ctx) {
         note: `import ${load0.importMs} ms + clients ${load0.clientsMs} ms of a ${Math.round(load0.planMs)} ms plan; \`validate\` (no SDK) took ${Math.round(load0.validateMs)} ms`,
       },
     ],
-    details: {
-      endpoints: count,
-      latencyMsPerCall: LATENCY_MS,
-      pollMs: POLL_MS,
-      modelport: {
-        ms: a.ms,
-        writes: a.writes,
-        calls: a.total,
-        reapplyMs: a.reapplyMs,
-        reapplyWrites: a.reapplyWrites,
-      },
-      rawScript: { ms: b.ms, writes: b.writes, calls: b.total },
-      plan: load0,
-    },
+    details: { ...details, plan: load0 },
   };
 }
 
 // Standalone: node bench/gcp.mjs [--quick]
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const tmp = join(tmpdir(), `modelport-bench-gcp-${process.pid}`);
-  mkdirSync(tmp, { recursive: true });
-  const result = await run({
-    quick: process.argv.includes('--quick'),
-    tmpDir: tmp,
-    stateDir: tmp,
-    cleanup: undefined,
-    log: (m) => console.error(`[gcp] ${m}`),
-  });
-  rmSync(tmp, { recursive: true, force: true });
-  console.log(JSON.stringify(result, null, 2));
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runStandalone('gcp', run);
