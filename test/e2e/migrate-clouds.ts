@@ -55,6 +55,8 @@ export async function startClouds(
           'spec.extensions.azure.subscriptionId': '00000000-0000-0000-0000-000000000000',
           'spec.extensions.azure.resourceGroup': 'modelport-examples',
           'spec.extensions.azure.workspace': 'modelport-ws',
+          // Only batch jobs and async endpoints need it; an online endpoint ignores it.
+          'spec.extensions.azure.computeCluster': 'cpu-cluster',
         },
       },
       {
