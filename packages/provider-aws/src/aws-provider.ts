@@ -15,7 +15,14 @@ import type {
   PlanAction,
   ProviderContext,
 } from '@modelport/core';
-import { DeploymentState, ModelportError, isBatchJob, isEndpoint, resourceKey } from '@modelport/core';
+import {
+  DeploymentState,
+  ModelportError,
+  isBatchJob,
+  isEndpoint,
+  resourceKey,
+  throwIfCancelled,
+} from '@modelport/core';
 import { inject, injectable } from '@modelport/core/di';
 import { deleteAlarm, observeAlarm, putAlarm } from './alarm.js';
 import { deleteArtifact, modelData, observeArtifacts, uploadArtifact } from './artifact.js';
@@ -82,9 +89,7 @@ export class AwsProvider implements EndpointProvider {
   }
 
   async execute(action: PlanAction, manifest: LoadedManifest, ctx: ProviderContext): Promise<void> {
-    if (ctx.signal.aborted) {
-      throw new ModelportError('timeout', 'cancelled', { retryable: false, cause: ctx.signal.reason });
-    }
+    throwIfCancelled(ctx.signal);
     const dc = this.context(manifest, ctx);
     if (isBatchType(action.type)) return batchExecute(dc, action);
     const replace = action.kind === 'replace';

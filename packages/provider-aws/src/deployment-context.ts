@@ -1,5 +1,5 @@
 import type { LoadedManifest, ProviderContext } from '@modelport/core';
-import { waitFor } from '@modelport/core';
+import { waitReporting } from '@modelport/core';
 import type { AwsClients } from './client-factory.js';
 import type { AwsProviderOptions } from './options.js';
 import type { AwsSettings } from './settings.js';
@@ -24,23 +24,5 @@ export async function waitUntil<T>(
   describe: (value: T) => string,
   settled: (value: T) => boolean,
 ): Promise<T> {
-  let last: string | undefined;
-  return waitFor(
-    async () => {
-      const value = await poll();
-      const status = describe(value);
-      if (status !== last) {
-        dc.ctx.progress(`${what}: ${status}`);
-        last = status;
-      }
-      return value;
-    },
-    settled,
-    {
-      intervalMs: dc.options.pollIntervalMs,
-      timeoutMs: dc.options.waitTimeoutMs,
-      signal: dc.ctx.signal,
-      what,
-    },
-  );
+  return waitReporting(dc.ctx, dc.options, what, poll, describe, settled);
 }

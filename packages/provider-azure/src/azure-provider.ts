@@ -23,6 +23,7 @@ import {
   isBatchJob,
   isEndpoint,
   resourceKey,
+  throwIfCancelled,
 } from '@modelport/core';
 import { inject, injectable } from '@modelport/core/di';
 import {
@@ -139,9 +140,7 @@ export class AzureProvider implements EndpointProvider {
   }
 
   async execute(action: PlanAction, manifest: LoadedManifest, ctx: ProviderContext): Promise<void> {
-    if (ctx.signal.aborted) {
-      throw new ModelportError('timeout', 'cancelled', { retryable: false, cause: ctx.signal.reason });
-    }
+    throwIfCancelled(ctx.signal);
     const dc = this.context(manifest, ctx);
     const remove = action.kind === 'delete' || action.kind === 'replace';
     switch (action.type) {

@@ -14,7 +14,14 @@ import type {
   PlanAction,
   ProviderContext,
 } from '@modelport/core';
-import { DeploymentState, ModelportError, isBatchJob, isEndpoint, resourceKey } from '@modelport/core';
+import {
+  DeploymentState,
+  ModelportError,
+  isBatchJob,
+  isEndpoint,
+  resourceKey,
+  throwIfCancelled,
+} from '@modelport/core';
 import { inject, injectable } from '@modelport/core/di';
 import { deleteFolder, modelArtifact, observeArtifacts, uploadArtifact } from './artifact.js';
 import { deleteAsyncJobs, invokeAsyncByBatch, parseAsyncId, readAsyncResult } from './async.js';
@@ -95,8 +102,7 @@ export class GcpProvider implements EndpointProvider {
   }
 
   async execute(action: PlanAction, manifest: LoadedManifest, ctx: ProviderContext): Promise<void> {
-    if (ctx.signal.aborted)
-      throw new ModelportError('timeout', 'cancelled', { retryable: false, cause: ctx.signal.reason });
+    throwIfCancelled(ctx.signal);
     const dc = await this.context(manifest, ctx);
     const replace = action.kind === 'replace';
     const remove = action.kind === 'delete';

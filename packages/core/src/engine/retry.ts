@@ -36,6 +36,11 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** Throws the `cancelled` error (`timeout`, not retryable, the abort reason as cause) once `signal` is aborted. */
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw abortError(signal);
+}
+
 function abortError(signal: AbortSignal | undefined): ModelportError {
   return new ModelportError('timeout', 'cancelled', { cause: signal?.reason, retryable: false });
 }

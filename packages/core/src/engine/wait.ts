@@ -33,3 +33,31 @@ export async function waitFor<T>(
     await sleep(options.intervalMs, options.signal);
   }
 }
+
+/**
+ * `waitFor` with a provider's poll interval and wait timeout, reporting each new status (`describe` of the
+ * polled value) as progress `what: status` until `settled` says so.
+ */
+export async function waitReporting<T>(
+  ctx: { signal: AbortSignal; progress(message: string): void },
+  timing: { pollIntervalMs: number; waitTimeoutMs: number },
+  what: string,
+  poll: () => Promise<T>,
+  describe: (value: T) => string,
+  settled: (value: T) => boolean,
+): Promise<T> {
+  let last: string | undefined;
+  return waitFor(
+    async () => {
+      const value = await poll();
+      const status = describe(value);
+      if (status !== last) {
+        ctx.progress(`${what}: ${status}`);
+        last = status;
+      }
+      return value;
+    },
+    settled,
+    { intervalMs: timing.pollIntervalMs, timeoutMs: timing.waitTimeoutMs, signal: ctx.signal, what },
+  );
+}
