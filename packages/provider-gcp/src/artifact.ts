@@ -167,8 +167,8 @@ export async function uploadFile(
   );
 }
 
-/** Deletes every object under a folder URI. */
-export async function deleteFolder(dc: DeploymentContext, uri: string): Promise<void> {
+/** The objects under a folder URI, with its bucket and its prefix (the key ending in `/`). */
+export async function listFolder(dc: DeploymentContext, uri: string) {
   const { bucket, key } = parseGsUri(uri);
   const prefix = key.endsWith('/') ? key : `${key}/`;
   const [files] = await call(
@@ -176,6 +176,12 @@ export async function deleteFolder(dc: DeploymentContext, uri: string): Promise<
     () => dc.clients.storage.bucket(bucket).getFiles({ prefix }),
     true,
   );
+  return { bucket, prefix, files };
+}
+
+/** Deletes every object under a folder URI. */
+export async function deleteFolder(dc: DeploymentContext, uri: string): Promise<void> {
+  const { bucket, files } = await listFolder(dc, uri);
   for (const file of files) {
     await call(`delete gs://${bucket}/${file.name}`, async () => {
       try {

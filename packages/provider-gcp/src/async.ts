@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AsyncHandle, AsyncInvokeRequest, AsyncResult, LoadedEndpoint } from '@modelport/core';
 import { ModelportError, TAGS } from '@modelport/core';
-import { DEFAULT_BATCH_SIZE, createJob, waitJob } from './batch-job.js';
+import { DEFAULT_BATCH_SIZE, cancelAndDeleteJob, createJob } from './batch-job.js';
 import type { GcpClients } from './client-factory.js';
 import type { DeploymentContext } from './deployment-context.js';
-import { longRunning } from './deployment-context.js';
 import { machineOf } from './endpoint-spec.js';
-import { call, isNotFound } from './errors.js';
+import { call } from './errors.js';
 import { encodeLabels } from './labels.js';
 import { parsePredictBody } from './invoke.js';
 import { gsUri, parentOf, parseGsUri } from './settings.js';
@@ -161,19 +160,7 @@ export async function deleteAsyncJobs(dc: DeploymentContext, modelId: string): P
     true,
   );
   for (const job of jobs.filter((j) => (j.model ?? '').replace(/@.*$/, '').endsWith(`/models/${modelId}`))) {
-    const name = job.name ?? '';
-    if (['JOB_STATE_QUEUED', 'JOB_STATE_PENDING', 'JOB_STATE_RUNNING'].includes(String(job.state))) {
-      await call(`cancel batch prediction job ${name}`, () =>
-        dc.clients.jobs.cancelBatchPredictionJob({ name }),
-      );
-      await waitJob(dc, name);
-    }
-    try {
-      await longRunning(dc, `delete batch prediction job ${name}`, () =>
-        dc.clients.jobs.deleteBatchPredictionJob({ name }, dc.clients.lro),
-      );
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+    const active = ['JOB_STATE_QUEUED', 'JOB_STATE_PENDING', 'JOB_STATE_RUNNING'].includes(String(job.state));
+    await cancelAndDeleteJob(dc, job.name ?? '', active);
   }
 }

@@ -20,6 +20,7 @@ import {
 import {
   artifactResource,
   deleteFolder,
+  listFolder,
   modelArtifact,
   observeArtifacts,
   observeFolders,
@@ -27,7 +28,8 @@ import {
   uploadFile,
 } from './artifact.js';
 import type { DeploymentContext } from './deployment-context.js';
-import type { AcceleratorType, BatchPredictionJob } from './vertex-types.js';
+import { machineSpec } from './deployment.js';
+import type { BatchPredictionJob } from './vertex-types.js';
 import { longRunning, waitUntil } from './deployment-context.js';
 import { machineOf } from './endpoint-spec.js';
 import { call, isNotFound } from './errors.js';
@@ -233,15 +235,7 @@ function jobProperties(job: Job): BatchJobProperties {
 
 /** The latest run of each logical job (display name `<name>-<hash8>`), found by labels. */
 export async function observeJobs(dc: DeploymentContext): Promise<ObservedResource[]> {
-  const [jobs] = await call(
-    'list batch prediction jobs',
-    () =>
-      dc.clients.jobs.listBatchPredictionJobs({
-        parent: parentOf(dc.settings),
-        filter: labelFilter(dc.settings),
-      }),
-    true,
-  );
+  const jobs = await listOwnJobs(dc);
   const pattern = hashedNamePattern(dc.settings.name);
   const latest = new Map<string, Job>();
   for (const job of jobs) {
@@ -351,15 +345,7 @@ export async function createJob(
         inputConfig: { instancesFormat: p.format, gcsSource: { uris: p.inputUris } },
         outputConfig: { predictionsFormat: 'jsonl', gcsDestination: { outputUriPrefix: p.outputPrefix } },
         dedicatedResources: {
-          machineSpec: {
-            machineType: p.machineType,
-            ...(p.accelerator === undefined
-              ? {}
-              : {
-                  acceleratorType: p.accelerator.type as AcceleratorType,
-                  acceleratorCount: p.accelerator.count,
-                }),
-          },
+          machineSpec: machineSpec(p),
           startingReplicaCount: p.replicas,
           maxReplicaCount: p.replicas,
         },
@@ -391,6 +377,14 @@ export function waitJob(dc: DeploymentContext, name: string): Promise<Job> {
 
 /** Cancels (when running) and deletes every run of a logical job. */
 async function deleteJobs(dc: DeploymentContext, displayName: string): Promise<void> {
+  const jobs = await listOwnJobs(dc);
+  for (const job of jobs.filter((j) => j.displayName === displayName)) {
+    await cancelAndDeleteJob(dc, job.name ?? '', ACTIVE.has(String(job.state ?? '')));
+  }
+}
+
+/** The deployment's batch prediction jobs, found by their labels. */
+async function listOwnJobs(dc: DeploymentContext): Promise<Job[]> {
   const [jobs] = await call(
     'list batch prediction jobs',
     () =>
@@ -400,33 +394,33 @@ async function deleteJobs(dc: DeploymentContext, displayName: string): Promise<v
       }),
     true,
   );
-  for (const job of jobs.filter((j) => j.displayName === displayName)) {
-    const name = job.name ?? '';
-    if (ACTIVE.has(String(job.state ?? ''))) {
-      await call(`cancel batch prediction job ${name}`, () =>
-        dc.clients.jobs.cancelBatchPredictionJob({ name }),
-      );
-      await waitJob(dc, name);
-    }
-    try {
-      await longRunning(dc, `delete batch prediction job ${name}`, () =>
-        dc.clients.jobs.deleteBatchPredictionJob({ name }, dc.clients.lro),
-      );
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+  return jobs;
+}
+
+/** Cancels a job when `active` (waiting until it has ended), then deletes it (one already gone is fine). */
+export async function cancelAndDeleteJob(
+  dc: DeploymentContext,
+  name: string,
+  active: boolean,
+): Promise<void> {
+  if (active) {
+    await call(`cancel batch prediction job ${name}`, () =>
+      dc.clients.jobs.cancelBatchPredictionJob({ name }),
+    );
+    await waitJob(dc, name);
+  }
+  try {
+    await longRunning(dc, `delete batch prediction job ${name}`, () =>
+      dc.clients.jobs.deleteBatchPredictionJob({ name }, dc.clients.lro),
+    );
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
   }
 }
 
 /** Downloads a job's output folder into a local folder (predictions_*.jsonl, errors_*.jsonl). */
 async function download(dc: DeploymentContext, uri: string, localDir: string): Promise<string[]> {
-  const { bucket, key } = parseGsUri(uri);
-  const prefix = key.endsWith('/') ? key : `${key}/`;
-  const [files] = await call(
-    `list ${uri}`,
-    () => dc.clients.storage.bucket(bucket).getFiles({ prefix }),
-    true,
-  );
+  const { bucket, prefix, files } = await listFolder(dc, uri);
   const written: string[] = [];
   for (const file of files) {
     const target = join(localDir, file.name.slice(prefix.length));

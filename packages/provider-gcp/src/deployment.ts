@@ -10,6 +10,20 @@ import type { GcpSettings } from './settings.js';
 import { idOf } from './settings.js';
 import { hashedName, hashedNamePattern, modelName } from './vertex-model.js';
 
+/** Vertex's MachineSpec of a machine type and its accelerators (deployed models and batch jobs). */
+export function machineSpec(p: Pick<DeployedModelProperties, 'machineType' | 'accelerator'>): {
+  machineType: string;
+  acceleratorType?: AcceleratorType;
+  acceleratorCount?: number;
+} {
+  return {
+    machineType: p.machineType,
+    ...(p.accelerator === undefined
+      ? {}
+      : { acceleratorType: p.accelerator.type as AcceleratorType, acceleratorCount: p.accelerator.count }),
+  };
+}
+
 /**
  * A model deployed on the endpoint, as compared. Vertex keeps no labels on a DeployedModel: it is named
  * (displayName) `<name>-<hash8>` of what cannot change in place, and its spec hash is the hash of what is
@@ -154,15 +168,7 @@ export async function deployModel(dc: DeploymentContext, action: PlanAction): Pr
             model: modelName(dc.settings, p.model),
             displayName: action.name,
             dedicatedResources: {
-              machineSpec: {
-                machineType: p.machineType,
-                ...(p.accelerator === undefined
-                  ? {}
-                  : {
-                      acceleratorType: p.accelerator.type as AcceleratorType,
-                      acceleratorCount: p.accelerator.count,
-                    }),
-              },
+              machineSpec: machineSpec(p),
               minReplicaCount: p.minReplicas,
               maxReplicaCount: p.maxReplicas,
               autoscalingMetricSpecs: p.autoscaling.map((m) => ({ metricName: m.metric, target: m.target })),

@@ -188,14 +188,8 @@ export class GcsFake {
       const [metaPart, mediaPart] = splitMultipart(body, boundary);
       if (metaPart === undefined || mediaPart === undefined)
         throw new GcsError(400, 'multipart upload needs two parts', 'invalid');
-      const meta = JSON.parse(metaPart.body.toString('utf8')) as {
-        name?: string;
-        contentType?: string;
-        metadata?: Record<string, string>;
-      };
-      const name = meta.name ?? url.searchParams.get('name');
-      if (name === undefined || name === null || name === '')
-        throw new GcsError(400, 'Required: object name', 'required');
+      const meta = JSON.parse(metaPart.body.toString('utf8')) as UploadMeta;
+      const name = objectName(meta, url);
       this.writes++;
       const object = this.put(
         bucket,
@@ -221,14 +215,8 @@ export class GcsFake {
     if (type === 'resumable') {
       const id = url.searchParams.get('upload_id');
       if (id === null && method === 'POST') {
-        const meta = (body.length === 0 ? {} : JSON.parse(body.toString('utf8'))) as {
-          name?: string;
-          contentType?: string;
-          metadata?: Record<string, string>;
-        };
-        const name = meta.name ?? url.searchParams.get('name');
-        if (name === undefined || name === null || name === '')
-          throw new GcsError(400, 'Required: object name', 'required');
+        const meta = (body.length === 0 ? {} : JSON.parse(body.toString('utf8'))) as UploadMeta;
+        const name = objectName(meta, url);
         const session = randomUUID();
         this.sessions.set(session, {
           bucket,
@@ -328,4 +316,19 @@ function splitMultipart(body: Buffer, boundary: string): { contentType?: string;
     at = next;
   }
   return parts;
+}
+
+/** The JSON metadata part of a multipart or resumable upload. */
+interface UploadMeta {
+  name?: string;
+  contentType?: string;
+  metadata?: Record<string, string>;
+}
+
+/** The object name of an upload: from its metadata, else the `name` parameter; 400 when neither has one. */
+function objectName(meta: UploadMeta, url: URL): string {
+  const name = meta.name ?? url.searchParams.get('name');
+  if (name === undefined || name === null || name === '')
+    throw new GcsError(400, 'Required: object name', 'required');
+  return name;
 }
