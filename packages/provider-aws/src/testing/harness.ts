@@ -1,14 +1,17 @@
 // Test support (not part of the package build): an AwsEmulator on 127.0.0.1 and a Modelport whose AWS
 // provider is loaded the way the CLI loads it (package declaration → module), with the real SDK clients
 // pointed at the emulator, fake static credentials, fast retries and fast polls.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfiguredRetryStrategy } from '@smithy/util-retry';
 import type { Modelport } from '@modelport/core';
-import type { AwsEmulatorOptions, ModelportExtra } from '@modelport/testkit';
-import { AwsEmulator, copyExample as copyExampleFrom, providerModelport } from '@modelport/testkit';
+import type { AwsEmulatorOptions, CloudHarness, ModelportExtra } from '@modelport/testkit';
+import {
+  AwsEmulator,
+  cloudHarness,
+  copyExample as copyExampleFrom,
+  providerModelport,
+} from '@modelport/testkit';
 import { DefaultAwsClientFactory } from '../client-factory.js';
 import type { AwsClientConfig } from '../client-factory.js';
 import { DEFAULT_OPTIONS } from '../options.js';
@@ -29,16 +32,7 @@ export const FAKE_CREDENTIALS = {
   secretAccessKey: 'emulator-secret-not-real',
 };
 
-export interface Harness {
-  emulator: AwsEmulator;
-  dir: string;
-  factory: DefaultAwsClientFactory;
-  options: AwsProviderOptions;
-  modelport(extra?: ModelportExtra): Modelport;
-  /** Copies an example manifest into the temp folder with edits (each must match); paths made absolute. */
-  manifest(example: string, file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
-  stop(): Promise<void>;
-}
+export type Harness = CloudHarness<AwsEmulator, DefaultAwsClientFactory, AwsProviderOptions>;
 
 export async function startHarness(
   options: AwsEmulatorOptions & {
@@ -48,7 +42,6 @@ export async function startHarness(
 ): Promise<Harness> {
   const emulator = new AwsEmulator({ buckets: [BUCKET], ...options });
   const { url } = await emulator.start();
-  const dir = await mkdtemp(join(tmpdir(), 'modelport-aws-test-'));
   const factory = new DefaultAwsClientFactory({
     endpoint: url,
     credentials: FAKE_CREDENTIALS,
@@ -62,20 +55,14 @@ export async function startHarness(
     partSizeBytes: 5 * 1024 * 1024,
     ...options.provider,
   };
-  return {
+  return cloudHarness({
+    provider: 'aws',
+    examplesDir: EXAMPLES,
     emulator,
-    dir,
     factory,
     options: providerOptions,
-    modelport: (extra = {}) => modelportWith(factory, providerOptions, extra),
-    manifest: (example, file, edits = []) => copyExample(dir, example, file, edits),
-    /** Stops everything, then fails if any request of the whole file broke the official models. */
-    async stop() {
-      await emulator.stop();
-      await rm(dir, { recursive: true, force: true });
-      emulator.assertNoViolations();
-    },
-  };
+    modelport: (extra) => modelportWith(factory, providerOptions, extra),
+  });
 }
 
 /** A Modelport whose AWS provider (loaded from the package declaration, as the CLI does) uses `factory`. */

@@ -1,14 +1,11 @@
 // Test support (not part of the package build): azurite and an AzureEmulator on 127.0.0.1, and a Modelport
 // whose Azure provider is loaded the way the CLI loads it (package declaration → module), with the real SDK
 // clients pointed at the emulator over HTTPS (its CA trusted), a fake token credential, fast retries and polls.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
-import type { Modelport } from '@modelport/core';
-import type { AzureEmulatorOptions, ModelportExtra, RunningAzurite } from '@modelport/testkit';
-import { AzureEmulator, copyExample, providerModelport, startAzurite } from '@modelport/testkit';
+import type { AzureEmulatorOptions, CloudHarness, RunningAzurite } from '@modelport/testkit';
+import { AzureEmulator, cloudHarness, providerModelport, startAzurite } from '@modelport/testkit';
 import type { AzureClientConfig } from '../client-factory.js';
 import { DefaultAzureClientFactory } from '../client-factory.js';
 import type { AzureProviderOptions } from '../options.js';
@@ -31,17 +28,9 @@ export class FakeCredential implements TokenCredential {
   }
 }
 
-export interface Harness {
-  emulator: AzureEmulator;
+export type Harness = CloudHarness<AzureEmulator, DefaultAzureClientFactory, AzureProviderOptions> & {
   azurite: RunningAzurite;
-  dir: string;
-  factory: DefaultAzureClientFactory;
-  options: AzureProviderOptions;
-  modelport(extra?: ModelportExtra): Modelport;
-  /** Copies an example manifest into the temp folder with edits (each must match); paths made absolute. */
-  manifest(example: string, file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
-  stop(): Promise<void>;
-}
+};
 
 export async function startHarness(
   options: AzureEmulatorOptions & {
@@ -57,7 +46,6 @@ export async function startHarness(
     await azurite.stop();
     throw error;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'modelport-azure-test-'));
   const factory = new DefaultAzureClientFactory({
     armEndpoint: emulator.url,
     credential: new FakeCredential(),
@@ -71,35 +59,22 @@ export async function startHarness(
     waitTimeoutMs: 20_000,
     ...options.provider,
   };
-  return {
+  const harness = await cloudHarness({
+    provider: 'azure',
+    examplesDir: EXAMPLES,
     emulator,
-    azurite,
-    dir,
     factory,
     options: providerOptions,
-    modelport: (extra = {}) => modelportWith(factory, providerOptions, extra),
-    manifest: (example, file, edits = []) => copyExample(EXAMPLES, dir, example, file, edits),
-    /** Stops everything, then fails if any request of the whole file broke the ARM schema. */
-    async stop() {
-      await emulator.stop();
-      await azurite.stop();
-      await rm(dir, { recursive: true, force: true });
-      emulator.assertNoViolations();
-    },
-  };
-}
-
-export function modelportWith(
-  factory: DefaultAzureClientFactory,
-  options: AzureProviderOptions,
-  extra: ModelportExtra = {},
-): Modelport {
-  return providerModelport(
-    PACKAGE_DIR,
-    [
-      [AzureClientFactory, factory],
-      [OptionsToken, options],
-    ],
-    extra,
-  );
+    modelport: (extra) =>
+      providerModelport(
+        PACKAGE_DIR,
+        [
+          [AzureClientFactory, factory],
+          [OptionsToken, providerOptions],
+        ],
+        extra,
+      ),
+    afterStop: () => azurite.stop(),
+  });
+  return { ...harness, azurite };
 }

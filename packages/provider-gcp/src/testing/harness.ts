@@ -1,13 +1,10 @@
 // Test support (not part of the package build): a VertexEmulator (gRPC + fake GCS) on 127.0.0.1 and a
 // Modelport whose GCP provider is loaded the way the CLI loads it (package declaration → module), with the
 // real SDK clients pointed at the emulator and fast polls.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Modelport } from '@modelport/core';
-import type { ModelportExtra, VertexEmulatorOptions } from '@modelport/testkit';
-import { copyExample, providerModelport, VertexEmulator } from '@modelport/testkit';
+import type { CloudHarness, VertexEmulatorOptions } from '@modelport/testkit';
+import { cloudHarness, providerModelport, VertexEmulator } from '@modelport/testkit';
 import { DefaultGcpClientFactory } from '../client-factory.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import type { GcpProviderOptions } from '../options.js';
@@ -24,23 +21,13 @@ export const BUCKET = 'modelport-examples-artifacts';
 export const PROJECT = 'modelport-examples';
 export const LOCATION = 'us-central1';
 
-export interface Harness {
-  emulator: VertexEmulator;
-  dir: string;
-  factory: DefaultGcpClientFactory;
-  options: GcpProviderOptions;
-  modelport(extra?: ModelportExtra): Modelport;
-  /** Copies an example manifest into the temp folder with edits (each must match); paths made absolute. */
-  manifest(example: string, file: string, edits?: readonly [string | RegExp, string][]): Promise<string>;
-  stop(): Promise<void>;
-}
+export type Harness = CloudHarness<VertexEmulator, DefaultGcpClientFactory, GcpProviderOptions>;
 
 export async function startHarness(
   options: VertexEmulatorOptions & { provider?: Partial<GcpProviderOptions> } = {},
 ): Promise<Harness> {
   const emulator = new VertexEmulator({ buckets: [BUCKET], ...options });
   const { address, gcsUrl } = await emulator.start();
-  const dir = await mkdtemp(join(tmpdir(), 'modelport-gcp-test-'));
   const providerOptions: GcpProviderOptions = {
     ...DEFAULT_OPTIONS,
     pollIntervalMs: 10,
@@ -52,35 +39,21 @@ export async function startHarness(
     gcsEndpoint: gcsUrl,
     options: providerOptions,
   });
-  return {
+  return cloudHarness({
+    provider: 'gcp',
+    examplesDir: EXAMPLES,
     emulator,
-    dir,
     factory,
     options: providerOptions,
-    modelport: (extra = {}) => modelportWith(factory, providerOptions, extra),
-    manifest: (example, file, edits = []) => copyExample(EXAMPLES, dir, example, file, edits),
-    /** Stops everything, then fails if any request of the whole file broke the protos. */
-    async stop() {
-      await factory.close();
-      await emulator.stop();
-      await rm(dir, { recursive: true, force: true });
-      emulator.assertNoViolations();
-    },
-  };
-}
-
-/** A Modelport whose GCP provider (loaded from the package declaration, as the CLI does) uses `factory`. */
-export function modelportWith(
-  factory: DefaultGcpClientFactory,
-  options: GcpProviderOptions,
-  extra: ModelportExtra = {},
-): Modelport {
-  return providerModelport(
-    PACKAGE_DIR,
-    [
-      [GcpClientFactory, factory],
-      [OptionsToken, options],
-    ],
-    extra,
-  );
+    modelport: (extra) =>
+      providerModelport(
+        PACKAGE_DIR,
+        [
+          [GcpClientFactory, factory],
+          [OptionsToken, providerOptions],
+        ],
+        extra,
+      ),
+    beforeStop: () => factory.close(),
+  });
 }
