@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import { ModelportError } from './errors.js';
+import { specHash } from './hash.js';
+import type { ModelSignature } from './manifest/manifest.generated.js';
 
 /** SHA-256 (hex) of a local model file; an `invalidInput` error with `hint` when it cannot be read. */
 export async function sha256File(
@@ -23,6 +25,23 @@ export async function sha256File(
     );
   }
   return hash.digest('hex');
+}
+
+/**
+ * A local model file a cloud provider uploads itself: its path (`uri` resolved against the manifest
+ * folder), its file name, and a hash of its content, name and signature (the uploaded copy is named by
+ * it, so a changed model is a new object and an unchanged one is never uploaded twice).
+ */
+export async function localModelUpload(
+  baseDir: string,
+  uri: string,
+  signature: ModelSignature | undefined,
+): Promise<{ fileName: string; hash: string; upload: { localPath: string; signature?: ModelSignature } }> {
+  const localPath = isAbsolute(uri) ? uri : resolve(baseDir, uri);
+  const fileName = basename(localPath);
+  const sha256 = await sha256File(localPath);
+  const hash = specHash({ sha256, fileName, signature: signature ?? null });
+  return { fileName, hash, upload: { localPath, ...(signature === undefined ? {} : { signature }) } };
 }
 
 const INPUT_EXTENSIONS = new Set(['.jsonl', '.csv']);

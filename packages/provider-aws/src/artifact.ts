@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type {
@@ -11,7 +11,7 @@ import type {
   ObservedResource,
   PlanAction,
 } from '@modelport/core';
-import { sha256File, specHash, uriScheme } from '@modelport/core';
+import { localModelUpload, uriScheme } from '@modelport/core';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
 import { RT } from './resource-types.js';
@@ -43,17 +43,9 @@ export async function modelData(manifest: LoadedManifest, settings: AwsSettings)
       ? { modelDataUrl: model.uri }
       : { uncompressedUri: model.uri, modelFile: basename(model.uri) };
   }
-  const localPath = isAbsolute(model.uri) ? model.uri : resolve(manifest.baseDir, model.uri);
-  const fileName = basename(localPath);
-  const sha256 = await sha256File(localPath);
-  const signature = model.signature;
-  const hash = specHash({ sha256, fileName, signature: signature ?? null });
+  const { fileName, hash, upload } = await localModelUpload(manifest.baseDir, model.uri, model.signature);
   const key = `${artifactPrefix(settings)}${hash}/model.tar.gz`;
-  return {
-    modelDataUrl: s3Uri(settings.bucket, key),
-    modelFile: fileName,
-    upload: { localPath, ...(signature === undefined ? {} : { signature }) },
-  };
+  return { modelDataUrl: s3Uri(settings.bucket, key), modelFile: fileName, upload };
 }
 
 export function artifactPrefix(settings: AwsSettings): string {

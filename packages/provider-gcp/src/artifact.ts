@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { basename, isAbsolute, posix, resolve } from 'node:path';
+import { basename, posix } from 'node:path';
 import type {
   DesiredResource,
   LoadedManifest,
@@ -7,7 +7,7 @@ import type {
   ObservedResource,
   PlanAction,
 } from '@modelport/core';
-import { DeploymentState, ModelportError, TAGS, sha256File, specHash, uriScheme } from '@modelport/core';
+import { DeploymentState, ModelportError, TAGS, localModelUpload, uriScheme } from '@modelport/core';
 import type { DeploymentContext } from './deployment-context.js';
 import { call } from './errors.js';
 import { isOurs, ownTags } from './labels.js';
@@ -43,15 +43,11 @@ export async function modelArtifact(manifest: LoadedManifest, settings: GcpSetti
       hint: 'set spec.model.uri to a local file (modelport uploads it) or a gs:// location',
     });
   }
-  const localPath = isAbsolute(model.uri) ? model.uri : resolve(manifest.baseDir, model.uri);
-  const fileName = basename(localPath);
-  const sha256 = await sha256File(localPath);
-  const signature = model.signature;
-  const hash = specHash({ sha256, fileName, signature: signature ?? null });
+  const { fileName, hash, upload } = await localModelUpload(manifest.baseDir, model.uri, model.signature);
   return {
     artifactUri: gsUri(settings.bucket, `${artifactPrefix(settings)}${hash}`),
     modelFile: fileName,
-    upload: { localPath, ...(signature === undefined ? {} : { signature }) },
+    upload,
   };
 }
 
