@@ -1,4 +1,4 @@
-import { pickForCompute } from '@modelport/core';
+import { acceleratorsOf, pickForCompute } from '@modelport/core';
 import type { ComputeRequest, InstanceSpec } from '@modelport/core';
 
 /**
@@ -72,9 +72,7 @@ export const INSTANCE_CATALOG: readonly InstanceType[] = [
 ];
 
 /** Accelerators some catalog type carries, in catalog order (declared in the capabilities). */
-export const ACCELERATORS: readonly string[] = [
-  ...new Set(INSTANCE_CATALOG.flatMap((t) => (t.accelerator === undefined ? [] : [t.accelerator.type]))),
-];
+export const ACCELERATORS: readonly string[] = acceleratorsOf(INSTANCE_CATALOG);
 
 export type { ComputeRequest } from '@modelport/core';
 

@@ -1,4 +1,4 @@
-import { pickForCompute } from '@modelport/core';
+import { acceleratorsOf, pickForCompute } from '@modelport/core';
 import type { ComputeRequest, InstanceSpec } from '@modelport/core';
 
 const cpu = (name: string, vcpus: number, memoryGiB: number): InstanceSpec => ({ name, vcpus, memoryGiB });
@@ -43,9 +43,7 @@ export const INSTANCE_CATALOG: readonly InstanceSpec[] = [
   gpu('Standard_ND96isr_H100_v5', 96, 1900, 'nvidia-h100', 8),
 ];
 
-export const ACCELERATORS: readonly string[] = [
-  ...new Set(INSTANCE_CATALOG.flatMap((t) => (t.accelerator === undefined ? [] : [t.accelerator.type]))),
-];
+export const ACCELERATORS: readonly string[] = acceleratorsOf(INSTANCE_CATALOG);
 
 /** The default when nothing is asked for: 2 vCPUs, 7 GiB (the smallest size Azure ML recommends for serving). */
 export const DEFAULT_INSTANCE_TYPE = 'Standard_DS2_v2';

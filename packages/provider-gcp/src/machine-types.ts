@@ -1,4 +1,4 @@
-import { pickForCompute } from '@modelport/core';
+import { acceleratorsOf, pickForCompute } from '@modelport/core';
 import type { ComputeRequest, InstanceSpec } from '@modelport/core';
 
 /**
@@ -91,9 +91,7 @@ export const MACHINE_CATALOG: readonly MachineType[] = [
 ];
 
 /** Neutral names of the accelerators the catalog has, for the capabilities. */
-export const ACCELERATORS: readonly string[] = [
-  ...new Set(MACHINE_CATALOG.flatMap((m) => (m.accelerator === undefined ? [] : [m.accelerator.type]))),
-];
+export const ACCELERATORS: readonly string[] = acceleratorsOf(MACHINE_CATALOG);
 
 export type { ComputeRequest } from '@modelport/core';
 

@@ -1,5 +1,5 @@
 export { equivalentRegion } from './regions.js';
-export { describeInstance, pickForCompute, smallestSatisfying } from './instances.js';
+export { acceleratorsOf, describeInstance, pickForCompute, smallestSatisfying } from './instances.js';
 export type { ComputeRequest } from './instances.js';
 export * from './report.js';
 export { findTodos, isTodo, TODO_PREFIX, todoValue } from './todo.js';

@@ -59,6 +59,11 @@ export function pickForCompute<T extends InstanceSpec>(
   });
 }
 
+/** The neutral accelerator types some type of `catalog` carries, in catalog order (for the capabilities). */
+export function acceleratorsOf(catalog: readonly InstanceSpec[]): string[] {
+  return [...new Set(catalog.flatMap((t) => (t.accelerator === undefined ? [] : [t.accelerator.type])))];
+}
+
 export function describeInstance(t: InstanceSpec): string {
   const gpu = t.accelerator === undefined ? '' : `, ${t.accelerator.count}× ${t.accelerator.type}`;
   return `${t.name} (${t.vcpus} vCPU, ${t.memoryGiB} GiB${gpu})`;
