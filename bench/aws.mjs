@@ -3,12 +3,11 @@
 // (a cloud round trip, roughly). Figures: wall time A/B (target ≤ 0.3), write calls A vs B (A ≤ B), and
 // the write calls of an unchanged re-apply (0). Standalone: `node bench/aws.mjs [--quick]`.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-import { applyFleet, runStandalone, warmModelport } from './fleet.mjs';
+import { applyFleet, importFrom, loadBuilt, runStandalone, warmModelport } from './fleet.mjs';
 import { ROOT } from './lib.mjs';
 
 export const name = 'aws';
@@ -27,16 +26,11 @@ const POLL_MS = 20;
 
 /** The SDK and the built packages (with the inversify that providers use), resolved where they are installed. */
 async function load() {
-  const fromProvider = createRequire(join(PROVIDER_DIR, 'package.json'));
-  const importFrom = (id) => import(pathToFileURL(fromProvider.resolve(id)).href);
-  const built = (path) => import(pathToFileURL(join(ROOT, path)).href);
+  const built = await loadBuilt(PROVIDER_DIR);
   return {
-    s3: await importFrom('@aws-sdk/client-s3'),
-    sagemaker: await importFrom('@aws-sdk/client-sagemaker'),
-    di: await built('packages/core/dist/di.js'),
-    core: await built('packages/core/dist/index.js'),
-    provider: await built('packages/provider-aws/dist/index.js'),
-    testkit: await built('packages/testkit/dist/index.js'),
+    ...built,
+    s3: await importFrom(built.fromProvider, '@aws-sdk/client-s3'),
+    sagemaker: await importFrom(built.fromProvider, '@aws-sdk/client-sagemaker'),
   };
 }
 

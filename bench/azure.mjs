@@ -4,11 +4,10 @@
 // azurite for blobs) with 100 ms of latency per ARM call. Figures: wall time A/B (target ≤ 0.3), write calls
 // A vs B (A ≤ B), and the write calls of an unchanged re-apply (0). Standalone: `node bench/azure.mjs [--quick]`.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { applyFleet, runStandalone, warmModelport } from './fleet.mjs';
+import { applyFleet, importFrom, loadBuilt, runStandalone, warmModelport } from './fleet.mjs';
 import { ROOT } from './lib.mjs';
 
 export const name = 'azure';
@@ -27,16 +26,11 @@ const POLL_MS = 20;
 
 /** The SDKs and the built packages, resolved where they are installed. */
 async function load() {
-  const fromProvider = createRequire(join(PROVIDER_DIR, 'package.json'));
-  const importFrom = (id) => import(pathToFileURL(fromProvider.resolve(id)).href);
-  const built = (path) => import(pathToFileURL(join(ROOT, path)).href);
+  const built = await loadBuilt(PROVIDER_DIR);
   return {
-    ml: await importFrom('@azure/arm-machinelearning'),
-    blob: await importFrom('@azure/storage-blob'),
-    di: await built('packages/core/dist/di.js'),
-    core: await built('packages/core/dist/index.js'),
-    provider: await built('packages/provider-azure/dist/index.js'),
-    testkit: await built('packages/testkit/dist/index.js'),
+    ...built,
+    ml: await importFrom(built.fromProvider, '@azure/arm-machinelearning'),
+    blob: await importFrom(built.fromProvider, '@azure/storage-blob'),
   };
 }
 

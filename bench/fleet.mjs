@@ -4,7 +4,31 @@
 // its manifest, its emulator setup, its modelport wiring and its raw script.
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { ROOT } from './lib.mjs';
+
+/**
+ * The built packages a cloud group drives (core, its DI host, the provider in `providerDir`, testkit), and
+ * `fromProvider`, a require from the provider's folder (its SDKs, where it installs them).
+ */
+export async function loadBuilt(providerDir) {
+  const built = (path) => import(pathToFileURL(join(ROOT, path)).href);
+  return {
+    fromProvider: createRequire(join(providerDir, 'package.json')),
+    di: await built('packages/core/dist/di.js'),
+    core: await built('packages/core/dist/index.js'),
+    provider: await import(pathToFileURL(join(providerDir, 'dist/index.js')).href),
+    testkit: await built('packages/testkit/dist/index.js'),
+  };
+}
+
+/** Imports `id` (an ESM SDK) as the provider resolves it. */
+export function importFrom(fromProvider, id) {
+  return import(pathToFileURL(fromProvider.resolve(id)).href);
+}
 
 /**
  * A Modelport whose provider (the package in `packageDir`, loaded from its declaration as the CLI does)

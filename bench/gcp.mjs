@@ -4,11 +4,10 @@
 // write calls A vs B (A ≤ B), the write calls of an unchanged re-apply (0), and what `modelport plan`
 // spends loading the Google Cloud SDK (reported by the CLI itself with -v). Standalone: `node bench/gcp.mjs [--quick]`.
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { applyFleet, runStandalone, warmModelport } from './fleet.mjs';
+import { applyFleet, loadBuilt, runStandalone, warmModelport } from './fleet.mjs';
 import { ROOT } from './lib.mjs';
 
 export const name = 'gcp';
@@ -29,18 +28,15 @@ process.env['METADATA_SERVER_DETECTION'] = 'none';
 
 /** The SDK and the built packages, resolved where the provider installs them. */
 async function load() {
-  const fromProvider = createRequire(join(PROVIDER_DIR, 'package.json'));
-  const built = (path) => import(pathToFileURL(join(ROOT, path)).href);
+  const built = await loadBuilt(PROVIDER_DIR);
+  const { fromProvider } = built;
   return {
+    ...built,
     aiplatform: fromProvider('@google-cloud/aiplatform'),
     gax: fromProvider('google-gax'),
     grpc: fromProvider('@grpc/grpc-js'),
     auth: fromProvider('google-auth-library'),
     storage: fromProvider('@google-cloud/storage'),
-    di: await built('packages/core/dist/di.js'),
-    core: await built('packages/core/dist/index.js'),
-    provider: await built('packages/provider-gcp/dist/index.js'),
-    testkit: await built('packages/testkit/dist/index.js'),
   };
 }
 
