@@ -1,7 +1,6 @@
 // The done-when of the AWS provider, through the built CLI: the iris example deploys to the emulated
 // SageMaker as real-time, serverless and async endpoints and as a transform job (one multi-document file),
 // and `modelport invoke` / `result` / the transform's output give the same predictions as the local provider.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AwsEmulator } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,11 +10,13 @@ import {
   cliEnv,
   createWorkspace,
   exampleManifest,
-  invokeBody,
+  invokeAsyncWithEnv,
+  invokeWithEnv,
   IRIS_DIR,
   joinManifests,
   localIris,
   localReference,
+  readJsonLines,
   runCliWithEnv,
 } from './helpers.js';
 
@@ -70,44 +71,22 @@ describe('the iris example on emulated SageMaker, against the local provider', (
 
   it('real-time and serverless invoke answer what the local provider answers', async () => {
     for (const name of ['iris', 'iris-serverless']) {
-      const invoked = await runCliWithEnv(
-        ['--output', 'json', 'invoke', awsFile, '--name', name, '-f', PAYLOAD],
-        env,
-      );
-      expect(invoked.code, invoked.stderr).toBe(0);
-      expect(invokeBody(invoked.stdout)).toEqual(local);
+      expect(await invokeWithEnv(env, awsFile, PAYLOAD, name)).toEqual(local);
     }
   });
 
   it('async: invoke --async prints an id, and `result <id>` (with nothing else) gives the same predictions', async () => {
-    const queued = await runCliWithEnv(
-      ['invoke', awsFile, '--name', 'iris-async', '--async', '-f', PAYLOAD],
-      env,
-    );
-    expect(queued.code, queued.stderr).toBe(0);
-    const id = queued.stdout.trim();
+    const { id, body } = await invokeAsyncWithEnv(env, awsFile, 'iris-async', PAYLOAD);
     expect(id).toMatch(/^aws\/iris-async\/us-east-1~/);
-    const result = await runCliWithEnv(['--output', 'json', 'result', id, '--wait', '30'], env);
-    expect(result.code, result.stderr).toBe(0);
-    expect(invokeBody(result.stdout)).toEqual(local);
+    expect(body).toEqual(local);
   });
 
   it('the transform job wrote what the local batch runner writes', async () => {
     const ran = await runCliWithEnv(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
     expect(ran.code, ran.stderr).toBe(0);
-    const aws = await readFile(join(ws.dir, 'aws-output', 'flowers.jsonl.out'), 'utf8');
-    const mine = await readFile(join(ws.dir, 'local-output', 'flowers.jsonl.out'), 'utf8');
-    expect(
-      aws
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as unknown),
-    ).toEqual(
-      mine
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as unknown),
-    );
+    const aws = await readJsonLines(join(ws.dir, 'aws-output', 'flowers.jsonl.out'));
+    const mine = await readJsonLines(join(ws.dir, 'local-output', 'flowers.jsonl.out'));
+    expect(aws).toEqual(mine);
   });
 
   it('re-applying makes no write call; destroy removes every deployment', async () => {

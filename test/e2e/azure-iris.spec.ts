@@ -1,7 +1,6 @@
 // The done-when of the Azure provider, through the built CLI: the iris example deploys to the emulated Azure
 // ML as an online endpoint (then a blue-green update) and as a batch job, and `modelport invoke` and the
 // job's output give the same predictions as the local provider.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AzureCloud } from './azure-helpers.js';
@@ -11,11 +10,12 @@ import {
   cliEnv,
   createWorkspace,
   exampleManifest,
-  invokeBody,
+  invokeWithEnv,
   IRIS_DIR,
   joinManifests,
   localIris,
   localReference,
+  readJsonLines,
   runCliWithEnv,
 } from './helpers.js';
 
@@ -65,25 +65,15 @@ describe('the iris example on emulated Azure ML, against the local provider', ()
   });
 
   it('invoke answers what the local provider answers', async () => {
-    const invoked = await runCliWithEnv(
-      ['--output', 'json', 'invoke', azureFile, '--name', 'iris', '-f', PAYLOAD],
-      env,
-    );
-    expect(invoked.code, invoked.stderr).toBe(0);
-    expect(invokeBody(invoked.stdout)).toEqual(local);
+    expect(await invokeWithEnv(env, azureFile, PAYLOAD, 'iris')).toEqual(local);
   });
 
   it('the batch job wrote the rows the local batch runner writes', async () => {
     const ran = await runCliWithEnv(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
     expect(ran.code, ran.stderr).toBe(0);
-    const parse = (text: string) =>
-      text
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as unknown);
-    const azure = await readFile(join(ws.dir, 'azure-output', 'predictions.jsonl'), 'utf8');
-    const mine = await readFile(join(ws.dir, 'local-output', 'flowers.jsonl.out'), 'utf8');
-    expect(parse(azure)).toEqual(parse(mine));
+    const azure = await readJsonLines(join(ws.dir, 'azure-output', 'predictions.jsonl'));
+    const mine = await readJsonLines(join(ws.dir, 'local-output', 'flowers.jsonl.out'));
+    expect(azure).toEqual(mine);
   });
 
   it('blue-green update: a new deployment takes the traffic, the old one is removed, invoke still agrees', async () => {
@@ -102,9 +92,7 @@ describe('the iris example on emulated Azure ML, against the local provider', ()
       }
     ).traffic;
     expect(traffic).toEqual({ [after[0] as string]: 100 });
-    const invoked = await runCliWithEnv(['--output', 'json', 'invoke', v2, '-f', PAYLOAD], env);
-    expect(invoked.code, invoked.stderr).toBe(0);
-    expect(invokeBody(invoked.stdout)).toEqual(local);
+    expect(await invokeWithEnv(env, v2, PAYLOAD)).toEqual(local);
   });
 
   it('re-applying makes no write call; destroy removes every deployment', async () => {

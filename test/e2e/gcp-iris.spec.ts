@@ -2,7 +2,6 @@
 // Vertex AI as an endpoint (then a canary update), as a batch prediction job and as an async endpoint
 // emulated by batch prediction (one multi-document file); `modelport invoke` and `result` answer what the
 // local provider answers, and the batch predictions equal the local batch runner's.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VertexEmulator, VertexObject } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,11 +11,13 @@ import {
   cliEnv,
   createWorkspace,
   exampleManifest,
-  invokeBody,
+  invokeAsyncWithEnv,
+  invokeWithEnv,
   IRIS_DIR,
   joinManifests,
   localIris,
   localReference,
+  readJsonLines,
   runCliWithEnv,
 } from './helpers.js';
 
@@ -50,12 +51,6 @@ async function multiDoc(file: string, timeoutSeconds: string): Promise<string> {
   return joinManifests(file, docs);
 }
 
-const lines = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as unknown);
-
 beforeAll(async () => {
   emulator = await startVertex();
   ws = await createWorkspace('gcp-iris');
@@ -88,12 +83,7 @@ describe('the iris example on emulated Vertex AI, against the local provider', {
   });
 
   it('invoke answers what the local provider answers', async () => {
-    const invoked = await runCliWithEnv(
-      ['--output', 'json', 'invoke', gcpFile, '--name', 'iris', '-f', PAYLOAD],
-      env,
-    );
-    expect(invoked.code, invoked.stderr).toBe(0);
-    expect(invokeBody(invoked.stdout)).toEqual(local);
+    expect(await invokeWithEnv(env, gcpFile, PAYLOAD, 'iris')).toEqual(local);
   });
 
   it('list finds the deployments by their labels', async () => {
@@ -120,34 +110,22 @@ describe('the iris example on emulated Vertex AI, against the local provider', {
     expect(applied.code, applied.stderr + applied.stdout).toBe(0);
     expect(splits.map((s) => Object.values(s).sort((a, b) => a - b))).toEqual([[20, 80], [100]]);
     expect((emulator.endpoints.get(ENDPOINT)?.['deployedModels'] as VertexObject[]).length).toBe(1);
-    const invoked = await runCliWithEnv(
-      ['--output', 'json', 'invoke', canaryFile, '--name', 'iris', '-f', PAYLOAD],
-      env,
-    );
-    expect(invoked.code, invoked.stderr).toBe(0);
-    expect(invokeBody(invoked.stdout)).toEqual(local);
+    expect(await invokeWithEnv(env, canaryFile, PAYLOAD, 'iris')).toEqual(local);
   });
 
   it('async: invoke --async prints an id, and `result <id>` (with nothing else) gives the same predictions', async () => {
-    const queued = await runCliWithEnv(
-      ['invoke', canaryFile, '--name', 'iris-async', '--async', '-f', PAYLOAD],
-      env,
-    );
-    expect(queued.code, queued.stderr).toBe(0);
-    const id = queued.stdout.trim();
+    const { id, body } = await invokeAsyncWithEnv(env, canaryFile, 'iris-async', PAYLOAD);
     expect(id).toMatch(/^gcp\/iris-async\/modelport-examples~us-central1~\d+$/);
-    const result = await runCliWithEnv(['--output', 'json', 'result', id, '--wait', '30'], env);
-    expect(result.code, result.stderr).toBe(0);
-    expect(invokeBody(result.stdout)).toEqual(local);
+    expect(body).toEqual(local);
   });
 
   it('the batch prediction job predicted what the local batch runner writes', async () => {
     const ran = await runCliWithEnv(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
     expect(ran.code, ran.stderr).toBe(0);
-    const vertex = lines(
-      await readFile(join(ws.dir, 'vertex-output', 'predictions_00001.jsonl'), 'utf8'),
-    ) as { prediction: unknown }[];
-    const mine = lines(await readFile(join(ws.dir, 'local-output', 'flowers.jsonl.out'), 'utf8'));
+    const vertex = (await readJsonLines(join(ws.dir, 'vertex-output', 'predictions_00001.jsonl'))) as {
+      prediction: unknown;
+    }[];
+    const mine = await readJsonLines(join(ws.dir, 'local-output', 'flowers.jsonl.out'));
     expect(vertex.map((l) => l.prediction)).toEqual(mine);
   });
 

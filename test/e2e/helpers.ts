@@ -300,6 +300,45 @@ export async function localReference(endpoint: string, stateDir: string, payload
   return local;
 }
 
+/** `modelport --output json invoke <manifest> [--name <name>] -f <payload>` with `env`: the body it answered. */
+export async function invokeWithEnv(
+  env: NodeJS.ProcessEnv,
+  manifest: string,
+  payload: string,
+  name?: string,
+): Promise<unknown> {
+  const named = name === undefined ? [] : ['--name', name];
+  const invoked = await runCliWithEnv(['--output', 'json', 'invoke', manifest, ...named, '-f', payload], env);
+  expect(invoked.code, invoked.stderr).toBe(0);
+  return invokeBody(invoked.stdout);
+}
+
+/**
+ * `modelport invoke --async` with `env`, then `modelport result <id>` with nothing else: the id the first
+ * printed and the body the second answered.
+ */
+export async function invokeAsyncWithEnv(
+  env: NodeJS.ProcessEnv,
+  manifest: string,
+  name: string,
+  payload: string,
+): Promise<{ id: string; body: unknown }> {
+  const queued = await runCliWithEnv(['invoke', manifest, '--name', name, '--async', '-f', payload], env);
+  expect(queued.code, queued.stderr).toBe(0);
+  const id = queued.stdout.trim();
+  const result = await runCliWithEnv(['--output', 'json', 'result', id, '--wait', '30'], env);
+  expect(result.code, result.stderr).toBe(0);
+  return { id, body: invokeBody(result.stdout) };
+}
+
+/** The JSON lines of a file (batch output). */
+export async function readJsonLines(file: string): Promise<unknown[]> {
+  return (await readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
+}
+
 /**
  * Starts `modelport <args>` with `env` (tracked by the workspace) and SIGKILLs it when `arm`'s callback runs
  * (from an emulator's fault hook, between two cloud calls); resolves with the signal the child died of.
