@@ -255,6 +255,14 @@ const cases: [file: string, code: string, at: string, path: string, message: Reg
     /"float32"/,
   ],
   ['37-empty.yaml', 'file.empty', '1:1', '(document)', /holds no manifest/],
+  [
+    '38-scaling-metric-unsupported.yaml',
+    'capability.scalingMetric',
+    '11:13',
+    'spec.scaling.metric',
+    /KServe cannot autoscale realtime endpoints on gpuUtilization/,
+    /requestsPerReplica, concurrency, cpuUtilization/,
+  ],
 ];
 
 describe('bad manifests', () => {

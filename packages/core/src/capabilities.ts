@@ -22,6 +22,8 @@ export interface ModeCapabilities {
   maxTimeoutSeconds: number;
   scaleToZero: boolean;
   autoscaling: boolean;
+  /** The neutral scaling metrics it autoscales on (absent: any the schema allows). */
+  scalingMetrics?: readonly string[];
   rolloutStrategies: readonly RolloutStrategy[];
   shadow: boolean;
   /** Neutral accelerator names it can attach (`nvidia-t4`, ...); empty for CPU only. */

@@ -14,6 +14,7 @@ const realtime: ModeCapabilities = {
   maxTimeoutSeconds: 180,
   scaleToZero: false,
   autoscaling: true,
+  scalingMetrics: ['cpuUtilization', 'gpuUtilization', 'requestsPerReplica'],
   rolloutStrategies: ['replace', 'blue-green', 'canary'],
   // Mirror traffic arrived in api-version 2023-04-01; the SDK here (2.1.1) speaks 2022-10-01.
   shadow: false,

@@ -15,6 +15,7 @@ const realtime: ModeCapabilities = {
   maxTimeoutSeconds: 3600,
   scaleToZero: false,
   autoscaling: true,
+  scalingMetrics: ['cpuUtilization', 'gpuUtilization', 'requestsPerReplica'],
   rolloutStrategies: ['replace', 'blue-green', 'canary'],
   shadow: false,
   accelerators: ACCELERATORS,

@@ -24,6 +24,7 @@ export const capabilities: Capabilities = {
       maxTimeoutSeconds: 3600,
       scaleToZero: true,
       autoscaling: true,
+      scalingMetrics: ['requestsPerReplica', 'concurrency', 'cpuUtilization'],
       rolloutStrategies: ['replace', 'canary'],
       shadow: false,
       accelerators: ['nvidia-t4', 'nvidia-a10g', 'nvidia-l4', 'nvidia-a100', 'nvidia-h100'],

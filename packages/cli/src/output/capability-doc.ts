@@ -21,7 +21,7 @@ const list = (xs: readonly string[]): string => (xs.length === 0 ? '-' : xs.join
 
 function modeRow(c: Capabilities, mode: EndpointMode, m: ModeCapabilities): string[] {
   if (m.support === 'none')
-    return [c.provider, mode, 'none', m.note ?? '-', '-', '-', '-', '-', '-', '-', '-'];
+    return [c.provider, mode, 'none', m.note ?? '-', '-', '-', '-', '-', '-', '-', '-', '-'];
   return [
     c.provider,
     mode,
@@ -31,6 +31,7 @@ function modeRow(c: Capabilities, mode: EndpointMode, m: ModeCapabilities): stri
     `${m.maxTimeoutSeconds} s`,
     yesNo(m.scaleToZero),
     yesNo(m.autoscaling),
+    m.autoscaling ? (m.scalingMetrics === undefined ? 'any' : list(m.scalingMetrics)) : '-',
     list(m.rolloutStrategies),
     yesNo(m.shadow),
     list(m.accelerators),
@@ -73,6 +74,7 @@ export function renderCapabilityDoc(all: readonly Capabilities[]): string {
         'max timeout',
         'scale to zero',
         'autoscaling',
+        'scaling metrics',
         'rollouts',
         'shadow',
         'accelerators',

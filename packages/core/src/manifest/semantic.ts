@@ -306,6 +306,16 @@ function checkScaling(
       hint: 'use requestsPerReplica, concurrency or cpuUtilization for a realtime endpoint',
     });
   }
+  const metrics = modeCaps.scalingMetrics;
+  if (scaling.metric !== undefined && metrics !== undefined && !metrics.includes(scaling.metric)) {
+    issues.push({
+      severity: 'error',
+      code: 'capability.scalingMetric',
+      path: ['spec', 'scaling', 'metric'],
+      message: `${caps.displayName} cannot autoscale ${mode} endpoints on ${scaling.metric}`,
+      hint: `use ${metrics.join(', ')}`,
+    });
+  }
   if ((scaling.metric === undefined) !== (scaling.target === undefined)) {
     issues.push({
       severity: 'error',

@@ -63,7 +63,11 @@ const CAPS: Record<string, Capabilities> = {
   gcp: cloud('gcp', {
     modelUriSchemes: ['file', 'gs'],
     endpoint: {
-      realtime: mode({ maxPayloadMB: 1.5, rolloutStrategies: ['replace', 'canary'] }),
+      realtime: mode({
+        maxPayloadMB: 1.5,
+        rolloutStrategies: ['replace', 'canary'],
+        scalingMetrics: ['cpuUtilization', 'requestsPerReplica'],
+      }),
       serverless: UNSUPPORTED_MODE,
       async: mode({ support: 'emulated', via: 'a batch prediction job', maxPayloadMB: 1024 }),
     },
@@ -252,6 +256,19 @@ describe('translateManifest', () => {
     });
     expect(entry(toNone, 'spec.mode')).toMatchObject({ outcome: 'unsupported', to: 'realtime' });
     expect(toNone.text).not.toContain('maxPayloadMB');
+  });
+
+  it('moves a scaling metric the target does not have to its request metric, and says so', () => {
+    const result = migrate(
+      AWS.replace('maxReplicas: 4', 'maxReplicas: 4\n    metric: concurrency\n    target: 5'),
+      'gcp',
+    );
+    expect(entry(result, 'spec.scaling.metric')).toMatchObject({
+      outcome: 'lossy',
+      from: 'concurrency',
+      to: 'requestsPerReplica',
+    });
+    expect(result.text).toContain('metric: requestsPerReplica');
   });
 
   it('turns serverless into realtime on a target without it, and says scale to zero is lost', () => {

@@ -402,6 +402,19 @@ class DocumentTranslation {
         reason: 'no backlog without a queue: scaled on requests instead',
       });
     }
+    const metrics = caps.scalingMetrics;
+    const current = (this.get(['spec', 'scaling', 'metric']) as string | undefined) ?? undefined;
+    if (caps.autoscaling && current !== undefined && metrics !== undefined && !metrics.includes(current)) {
+      const nearest = metrics.includes('requestsPerReplica') ? 'requestsPerReplica' : metrics[0];
+      if (nearest !== undefined) {
+        this.set(['spec', 'scaling', 'metric'], nearest);
+        this.mark(['spec', 'scaling', 'metric'], 'lossy', {
+          from: current,
+          to: nearest,
+          reason: `${this.target.displayName} autoscales ${mode} endpoints on ${metrics.join(', ')}: check scaling.target for the new metric`,
+        });
+      }
+    }
     if (!caps.autoscaling) {
       const floor = zero && !caps.scaleToZero ? 1 : (min ?? 1);
       for (const key of ['metric', 'target'] as const) {
