@@ -73,7 +73,14 @@ describe('what an Endpoint becomes on Vertex AI', () => {
   });
 
   it('refuses what Vertex AI cannot do, before any call', async () => {
-    await expect(resources([['metric: cpuUtilization', 'metric: concurrency']])).rejects.toMatchObject({
+    // A metric Vertex does not scale on is refused by validation (the capabilities list the metrics), and
+    // again here for a manifest that reached the provider without it.
+    expect(() => load([['metric: cpuUtilization', 'metric: concurrency']])).toThrow(/on concurrency/);
+    const unvalidated = load();
+    const scaling = unvalidated.manifest.spec.scaling as { metric?: string } | undefined;
+    if (scaling === undefined) throw new Error('the GCP example has no scaling');
+    scaling.metric = 'concurrency';
+    await expect(endpointResources(unvalidated, settingsOf(unvalidated))).rejects.toMatchObject({
       kind: 'capability',
     });
     // Scaling to zero is refused by validation already (the capabilities say so).

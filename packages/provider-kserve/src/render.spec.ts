@@ -119,7 +119,15 @@ describe('renderInferenceService', () => {
   });
 
   it('refuses a scale metric KServe does not have', () => {
-    const loaded = loadKserve(irisText([['metric: concurrency', 'metric: gpuUtilization']]));
+    // Validation refuses it (the capabilities list the metrics); the renderer again, for a manifest that
+    // reached it without validation.
+    expect(() => loadKserve(irisText([['metric: concurrency', 'metric: gpuUtilization']]))).toThrow(
+      /KServe cannot autoscale realtime endpoints on gpuUtilization/,
+    );
+    const loaded = loadKserve(irisText());
+    const scaling = loaded.manifest.spec.scaling as { metric?: string } | undefined;
+    if (scaling === undefined) throw new Error('the KServe example has no scaling');
+    scaling.metric = 'gpuUtilization';
     expect(() => renderInferenceService(loaded)).toThrow(/cannot scale on gpuUtilization/);
   });
 });
