@@ -125,7 +125,7 @@ describe('renderInferenceService', () => {
       /KServe cannot autoscale realtime endpoints on gpuUtilization/,
     );
     const loaded = loadKserve(irisText());
-    const scaling = loaded.manifest.spec.scaling as { metric?: string } | undefined;
+    const scaling = (loaded.manifest.spec as { scaling?: { metric?: string } }).scaling;
     if (scaling === undefined) throw new Error('the KServe example has no scaling');
     scaling.metric = 'gpuUtilization';
     expect(() => renderInferenceService(loaded)).toThrow(/cannot scale on gpuUtilization/);
