@@ -4,6 +4,7 @@ import { appendFile, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { VertexEmulator } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { extractBundle } from './archive/safe-extract.js';
@@ -164,6 +165,37 @@ describe('the amd64 edge bundle', () => {
       0, 2, 1,
     ]);
     await stop(bundle);
+  });
+
+  it('serves the model Vertex AI names in AIP_STORAGE_URI, fetched from Cloud Storage at start', async () => {
+    const vertex = new VertexEmulator({ buckets: ['vertex-models'] });
+    await vertex.start();
+    try {
+      vertex.gcs.put(
+        'vertex-models',
+        'iris/abc/iris.onnx',
+        await readFile(join(pristine, 'model/model.onnx')),
+      );
+      const bundle = start(
+        join(pristine, 'bin/node'),
+        [join(pristine, 'run.mjs'), '--port', '0', '--queue-port', 'off'],
+        {
+          env: {
+            PATH: '/usr/bin:/bin',
+            AIP_STORAGE_URI: 'gs://vertex-models/iris/abc',
+            MODELPORT_MODEL: 'iris.onnx',
+            MODELPORT_GCS_ENDPOINT: vertex.gcsUrl,
+          },
+        },
+      );
+      const ready = await waitForLine(bundle, 'edge ready');
+      const answer = await postJson(`${String(ready['url'])}/predict`, payload);
+      expect(answer.status).toBe(200);
+      expect(JSON.stringify(answer.json)).toContain('"label":2');
+      await stop(bundle);
+    } finally {
+      await vertex.stop();
+    }
   });
 
   it('refuses to start when one byte of the model is flipped', async () => {

@@ -2,6 +2,7 @@
 // modelport runtime (the same server the local provider and the cloud images run) plus the
 // store-and-forward queue.
 import { readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import {
@@ -18,6 +19,7 @@ import { startQueueServer, type RunningQueueServer } from './queue-server.js';
 import { QueueWorker } from './queue-worker.js';
 import type { RunOptions } from './run-options.js';
 import { FileSpool } from './spool.js';
+import { modelFromStorage } from './storage-model.js';
 
 export interface ServeContext {
   bundleDir: string;
@@ -59,14 +61,22 @@ const GRACE_MS = 30_000;
 export async function serve(context: ServeContext): Promise<number> {
   const { bundleDir, manifest, options } = context;
   const logger = createJsonLogger({ level: options.logLevel, base: { bundle: manifest.name } });
+  // On Vertex AI the model is in Cloud Storage (AIP_STORAGE_URI), not in the container: fetch it first.
+  const fetched = await modelFromStorage(options.model, { dir: tmpdir(), env: process.env });
   const modelPath =
-    options.model === undefined
-      ? join(bundleDir, ...manifest.serve.model.split('/'))
-      : await onnxFileIn(resolve(options.model));
+    fetched !== undefined
+      ? fetched.path
+      : options.model === undefined
+        ? join(bundleDir, ...manifest.serve.model.split('/'))
+        : await onnxFileIn(resolve(options.model));
   const load: LoadOptions = { name: options.name ?? manifest.serve.name };
-  if (options.model === undefined && manifest.serve.signature !== undefined) {
+  if (fetched?.signature !== undefined) {
+    load.signature = fetched.signature as ModelSignature;
+  } else if (options.model === undefined && manifest.serve.signature !== undefined) {
     load.signature = manifest.serve.signature as ModelSignature;
   }
+  if (fetched !== undefined)
+    logger.info('model fetched', { from: process.env['AIP_STORAGE_URI'], path: fetched.path });
   const model = await OnnxModel.load(modelPath, load);
   const timeoutSeconds = options.timeoutSeconds ?? manifest.serve.timeoutSeconds ?? 60;
   let server: RunningServer;
