@@ -76,8 +76,8 @@ import { settingsOf } from './settings.js';
 import { AzureClientFactory, AzureProviderOptions } from './tokens.js';
 
 /**
- * The Azure provider: Azure ML managed online endpoints (blue-green, canary and shadow through two
- * deployments and the traffic maps, Azure Monitor autoscale), batch endpoints for BatchJob, and async
+ * The Azure provider: Azure ML managed online endpoints (blue-green and canary through two
+ * deployments and the traffic map, Azure Monitor autoscale), batch endpoints for BatchJob, and async
  * endpoints emulated by batch jobs when the manifest allows it, over the official ARM SDKs. It keeps no
  * state: every resource is tagged, and `observe` finds them again by name and tags.
  */

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import type { ApplyOutcome, Plan } from '@modelport/core';
-import { EXIT_CODES, hasChanges, ModelportError } from '@modelport/core';
+import type { ApplyOutcome } from '@modelport/core';
+import { EXIT_CODES, hasChanges } from '@modelport/core';
 import type { CliContext } from '../context.js';
 import type { ActionWrapper } from '../main.js';
-import { renderPlan } from '../output/render-plan.js';
+import { approvePlans } from './approve-plans.js';
 import { planJson } from './plan.js';
 
 interface ApplyFlags {
@@ -36,20 +36,12 @@ async function runApply(
   intent: 'apply' | 'destroy',
 ): Promise<number> {
   const api = ctx.modelport();
-  const approve = async (plans: readonly Plan[]): Promise<boolean> => {
-    if (!ctx.json) for (const plan of plans) ctx.err(renderPlan(plan, ctx.style));
-    if (flags.yes === true) return true;
-    if (process.stdin.isTTY !== true) {
-      throw new ModelportError(
-        'invalidInput',
-        `refusing to ${intent} without confirmation: stdin is not a terminal`,
-        {
-          hint: `pass --yes to ${intent} non-interactively (CI)`,
-        },
-      );
-    }
-    return ctx.confirm(intent === 'apply' ? 'Apply these changes?' : 'Destroy these resources?');
-  };
+  const approve = approvePlans(ctx, {
+    yes: flags.yes,
+    intent,
+    command: intent,
+    question: intent === 'apply' ? 'Apply these changes?' : 'Destroy these resources?',
+  });
   const select = { approve, ...(flags.name === undefined ? {} : { name: flags.name }) };
   const outcomes = intent === 'apply' ? await api.apply(file, select) : await api.destroy(file, select);
   const ok = outcomes.every((o) => o.result.ok);

@@ -1,11 +1,11 @@
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import type { MigrationReport, ParityResult, Plan } from '@modelport/core';
+import type { MigrationReport, ParityResult } from '@modelport/core';
 import { EXIT_CODES, ModelportError, strictFailures } from '@modelport/core';
 import type { CliContext } from '../context.js';
 import type { ActionWrapper } from '../main.js';
 import { renderMigration } from '../output/render-migration.js';
-import { renderPlan } from '../output/render-plan.js';
+import { approvePlans } from './approve-plans.js';
 import { writeFileAtomic } from '../output/write-file.js';
 import { compareAndReport, PARITY_FAILED, readPayloads, tolerance } from './compare.js';
 
@@ -172,20 +172,12 @@ async function applyMigration(
 ): Promise<number> {
   const api = ctx.modelport();
   const payloads = await readPayloads(flags.payloads as string);
-  const approve = async (plans: readonly Plan[]): Promise<boolean> => {
-    if (!ctx.json) for (const plan of plans) ctx.err(renderPlan(plan, ctx.style));
-    if (flags.yes === true) return true;
-    if (process.stdin.isTTY !== true) {
-      throw new ModelportError(
-        'invalidInput',
-        'refusing to deploy without confirmation: stdin is not a terminal',
-        {
-          hint: 'pass --yes to migrate non-interactively (CI)',
-        },
-      );
-    }
-    return ctx.confirm(`Deploy the migrated manifest to ${report.to}?`);
-  };
+  const approve = approvePlans(ctx, {
+    yes: flags.yes,
+    intent: 'deploy',
+    command: 'migrate',
+    question: `Deploy the migrated manifest to ${report.to}?`,
+  });
   const applied = await api.apply(target, { approve });
   const failed = applied.flatMap((o) => o.result.failed);
   if (failed.length > 0) {
