@@ -40,6 +40,8 @@ export interface ImageConfig {
     ExposedPorts?: Record<string, Record<string, never>>;
     Labels?: Record<string, string>;
     StopSignal?: string;
+    /** Folders each container writes to (image-spec config.md `Volumes`): runtimes give each its own. */
+    Volumes?: Record<string, Record<string, never>>;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: { created_by?: string; comment?: string; empty_layer?: boolean }[];

@@ -63,6 +63,8 @@ export function servingImageConfig(
       Entrypoint: entry,
       WorkingDir: `/${IMAGE_BUNDLE_DIR}`,
       ExposedPorts: { [`${IMAGE_PORT}/tcp`]: {} },
+      // Per-container state (spool, downloaded models): never shared between containers of one image.
+      Volumes: { [`/${IMAGE_STATE_DIR}`]: {} },
       StopSignal: 'SIGTERM',
       Labels: {
         'org.opencontainers.image.title': manifest.name,
