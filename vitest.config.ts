@@ -9,6 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Builds the serving image the emulators run (a folder laid out like the image, see the script).
+    globalSetup: ['./scripts/vitest-global-setup.mjs'],
     reporters: ['default', './scripts/vitest-summary-reporter.ts'],
   },
 });

@@ -4,3 +4,4 @@ export * from './emulators/aws/index.js';
 export * from './emulators/azure/index.js';
 export * from './emulators/kubernetes/index.js';
 export * from './emulators/gcp/index.js';
+export * from './emulators/shared/containers.js';
