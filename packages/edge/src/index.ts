@@ -42,6 +42,24 @@ export {
 } from './oci/registry-push.js';
 export { registryAuthPresets, type RegistryAuth, type Secret } from './oci/registry-auth.js';
 export { readImageLayout, type WrittenImage } from './oci/image-layout.js';
+export {
+  defaultManifestFormat,
+  describeMediaType,
+  isEcrRegistry,
+  MANIFEST_FORMATS,
+  type ManifestFormat,
+} from './oci/manifest-format.js';
+export { readImageManifestInfo, type ImageManifestInfo } from './oci/manifest-info.js';
+export {
+  DOCKER_CONFIG,
+  DOCKER_LAYER_GZIP,
+  DOCKER_MANIFEST,
+  DOCKER_MANIFEST_LIST,
+  OCI_CONFIG,
+  OCI_INDEX,
+  OCI_LAYER_GZIP,
+  OCI_MANIFEST,
+} from './oci/media-types.js';
 export { buildServingImage, servingImageConfig, IMAGE_BUNDLE_DIR, IMAGE_PORT } from './oci/serving-image.js';
 export {
   checkGreengrassArtifacts,

@@ -15,6 +15,7 @@ interface PushFlags {
   passwordEnv?: string;
   tokenEnv?: string;
   plainHttp?: boolean;
+  manifestFormat?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -132,14 +133,19 @@ export function registerEdge(program: Command, action: ActionWrapper): void {
   image
     .command('push')
     .description(
-      'push OCI image layouts (from `modelport package --format oci`) to a registry over the distribution API',
+      'push OCI image layouts (from `modelport package --format oci`) to a registry over the distribution API, ' +
+        'as Docker V2 Schema 2 manifests for ECR (SageMaker refuses OCI manifests), as OCI elsewhere',
     )
     .argument(
       '<layouts...>',
-      'OCI layout folders (several: one per platform, pushed as a multi-platform index)',
+      'OCI layout folders (several: one per platform, pushed under one tag as an index or manifest list)',
     )
     .requiredOption('--to <reference>', 'registry/repository:tag, e.g. myacr.azurecr.io/iris:1.0.0')
     .option('--tag <tag>', 'tag of the image in each layout (default: its only image)', collect, [])
+    .option(
+      '--manifest-format <format>',
+      'docker (Docker V2 Schema 2, what SageMaker needs) or oci; default: docker for *.dkr.ecr.*.amazonaws.com, else oci',
+    )
     .option(
       '--auth-preset <preset>',
       'ecr:<region>, acr:<registry name> or gar: credentials from the cloud CLI',
@@ -150,7 +156,14 @@ export function registerEdge(program: Command, action: ActionWrapper): void {
     .option('--plain-http', 'talk HTTP, not HTTPS (default only for localhost)')
     .action(
       action(async (ctx, layouts: string[], flags: PushFlags & { to: string }) => {
-        const { pushImages, readImageLayout } = await import('@modelport/edge');
+        const { pushImages, readImageLayout, describeMediaType, MANIFEST_FORMATS } =
+          await import('@modelport/edge');
+        const manifestFormat = MANIFEST_FORMATS.find((f) => f === flags.manifestFormat);
+        if (flags.manifestFormat !== undefined && manifestFormat === undefined) {
+          throw new ModelportError('invalidInput', `unknown --manifest-format "${flags.manifestFormat}"`, {
+            hint: `use ${MANIFEST_FORMATS.join(' or ')}`,
+          });
+        }
         const resolved: { dir: string; tag: string }[] = [];
         for (const [i, dir] of layouts.entries()) {
           const tag = flags.tag[i] ?? flags.tag[0];
@@ -164,15 +177,23 @@ export function registerEdge(program: Command, action: ActionWrapper): void {
         const result = await pushImages(resolved, flags.to, {
           ...(auth === undefined ? {} : { auth }),
           ...(flags.plainHttp === true ? { plainHttp: true } : {}),
+          ...(manifestFormat === undefined ? {} : { manifestFormat }),
           onProgress: (message) => {
             if (!ctx.json) ctx.err(ctx.style.dim(message));
           },
         });
-        if (ctx.json) ctx.printJson({ ok: true, ...result });
-        else
-          ctx.out(
-            `pushed ${result.reference}@${result.digest} (${result.blobsUploaded} blobs uploaded, ${result.blobsSkipped} already there)`,
-          );
+        if (ctx.json) {
+          ctx.printJson({ ok: true, ...result });
+          return;
+        }
+        ctx.out(
+          `pushed ${result.reference}@${result.digest} as a ${describeMediaType(result.mediaType)} (${result.mediaType}); ${result.blobsUploaded} blobs uploaded, ${result.blobsSkipped} already there`,
+        );
+        for (const m of result.manifests) {
+          const platform = `${m.platform.os}/${m.platform.architecture}${m.platform.variant === undefined ? '' : `/${m.platform.variant}`}`;
+          ctx.out(`  ${platform}: ${m.digest} (${m.mediaType})`);
+        }
+        for (const warning of result.warnings) ctx.err(ctx.style.yellow(`warning: ${warning}`));
       }),
     );
 }

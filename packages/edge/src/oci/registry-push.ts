@@ -3,8 +3,16 @@ import { join } from 'node:path';
 
 import { ModelportError, type ErrorKind } from '@modelport/core';
 
-import { jsonBytes, readImageLayout } from './image-layout.js';
-import { OCI_INDEX, OCI_MANIFEST, type Descriptor, type ImageIndex } from './media-types.js';
+import { readImageLayout } from './image-layout.js';
+import {
+  defaultManifestFormat,
+  imageManifestFor,
+  indexFor,
+  isEcrRegistry,
+  type EncodedManifest,
+  type ManifestFormat,
+} from './manifest-format.js';
+import type { Descriptor } from './media-types.js';
 import { parseChallenge, resolveSecret, type RegistryAuth } from './registry-auth.js';
 
 export interface ImageReference {
@@ -35,6 +43,8 @@ export interface PushOptions {
   plainHttp?: boolean;
   /** Blobs larger than this are uploaded in PATCH chunks of this size (default 16 MiB). */
   chunkBytes?: number;
+  /** The manifest schema to push (default: `docker` for an ECR registry, else `oci`). */
+  manifestFormat?: ManifestFormat;
   onProgress?: (message: string) => void;
   /** For tests: the fetch to use. */
   fetch?: typeof fetch;
@@ -42,11 +52,17 @@ export interface PushOptions {
 
 export interface PushResult {
   reference: string;
-  /** Digest of what the tag points at (the manifest, or the index when several platforms were pushed). */
+  /** Digest of what the tag points at (the manifest, or the index/list when several platforms were pushed). */
   digest: string;
+  /** Media type of what the tag points at: the manifest pushed, or the index/list of several platforms. */
   mediaType: string;
+  manifestFormat: ManifestFormat;
+  /** With several platforms: each platform's manifest, pushed by digest (empty for one image). */
+  manifests: { mediaType: string; digest: string; platform: NonNullable<Descriptor['platform']> }[];
   blobsUploaded: number;
   blobsSkipped: number;
+  /** What the user should know before deploying it (a manifest list on ECR, which SageMaker may not resolve). */
+  warnings: string[];
 }
 
 function kindOf(status: number): ErrorKind {
@@ -281,10 +297,29 @@ class RegistryClient {
   }
 }
 
+/** The warning for several platforms under one ECR tag (SageMaker documents single-image tags only). */
+function sageMakerListWarning(
+  target: ImageReference,
+  images: readonly (Descriptor & { platform: NonNullable<Descriptor['platform']> })[],
+): string {
+  const amd64 = images.find((i) => i.platform.architecture === 'amd64');
+  const pin =
+    amd64 === undefined
+      ? ''
+      : ` (e.g. ${target.registry}/${target.repository}@${amd64.digest} for linux/amd64)`;
+  return (
+    `${target.registry}/${target.repository}:${target.tag} is a multi-platform manifest list: ECS, EKS and AWS Batch pick ` +
+    `their architecture from it, but SageMaker documents single-image tags only. For SageMaker, push one layout per tag, ` +
+    `or give spec.model.image the digest of one platform's manifest${pin}`
+  );
+}
+
 /**
  * Pushes images from OCI layouts to a registry under one tag. One layout: the tag names its manifest.
- * Several (one per platform): each manifest is pushed by digest and the tag names an image index of
- * them, so `docker pull` picks the right architecture.
+ * Several (one per platform): each manifest is pushed by digest and the tag names an index of them, so
+ * `docker pull` picks the right architecture. `manifestFormat` (default: docker for ECR, where SageMaker
+ * refuses OCI manifests, else oci) decides the schema: the layout's OCI manifest and an OCI image index, or
+ * a Docker V2 Schema 2 manifest with the same config and layer blobs and a Docker manifest list.
  */
 export async function pushImages(
   layouts: readonly { dir: string; tag: string }[],
@@ -292,49 +327,62 @@ export async function pushImages(
   options: PushOptions = {},
 ): Promise<PushResult> {
   const target = parseImageReference(reference);
+  if (layouts.length === 0) throw new ModelportError('invalidInput', 'no image layout to push');
+  const format = options.manifestFormat ?? defaultManifestFormat(target.registry);
   const client = new RegistryClient(target, options);
+  const taggedReference = `${target.registry}/${target.repository}:${target.tag}`;
   let uploaded = 0;
   let skipped = 0;
-  const pushed: Descriptor[] = [];
+  const pushed: (Descriptor & { platform: NonNullable<Descriptor['platform']> })[] = [];
+  const put = async (tagOrDigest: string, manifest: EncodedManifest): Promise<void> => {
+    const stored = await client.putManifest(tagOrDigest, manifest.mediaType, manifest.bytes);
+    if (stored !== undefined && stored !== manifest.digest) {
+      throw new ModelportError(
+        'unavailable',
+        `the registry stored the manifest as ${stored}, not ${manifest.digest}`,
+      );
+    }
+  };
   for (const layout of layouts) {
-    const { manifestDescriptor, manifest } = await readImageLayout(layout.dir, layout.tag);
+    const { manifestDescriptor, manifest, config } = await readImageLayout(layout.dir, layout.tag);
     const blob = (digest: string) => join(layout.dir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
     for (const descriptor of [...manifest.layers, manifest.config]) {
       options.onProgress?.(`blob ${descriptor.digest.slice(7, 19)} (${descriptor.size} bytes)`);
       if (await client.pushBlob(blob(descriptor.digest), descriptor)) uploaded++;
       else skipped++;
     }
-    const bytes = await readFile(blob(manifestDescriptor.digest));
-    const { annotations: _annotations, ...descriptor } = manifestDescriptor;
+    const image = imageManifestFor(manifest, await readFile(blob(manifestDescriptor.digest)), format);
     if (layouts.length === 1) {
-      const digest = await client.putManifest(target.tag, OCI_MANIFEST, bytes);
-      if (digest !== undefined && digest !== manifestDescriptor.digest) {
-        throw new ModelportError(
-          'unavailable',
-          `the registry stored the manifest as ${digest}, not ${manifestDescriptor.digest}`,
-        );
-      }
+      await put(target.tag, image);
       return {
-        reference: `${target.registry}/${target.repository}:${target.tag}`,
-        digest: manifestDescriptor.digest,
-        mediaType: OCI_MANIFEST,
+        reference: taggedReference,
+        digest: image.digest,
+        mediaType: image.mediaType,
+        manifestFormat: format,
+        manifests: [],
         blobsUploaded: uploaded,
         blobsSkipped: skipped,
+        warnings: [],
       };
     }
-    await client.putManifest(manifestDescriptor.digest, OCI_MANIFEST, bytes);
-    pushed.push(descriptor);
+    await put(image.digest, image);
+    pushed.push({
+      mediaType: image.mediaType,
+      digest: image.digest,
+      size: image.bytes.length,
+      platform: manifestDescriptor.platform ?? { architecture: config.architecture, os: config.os },
+    });
   }
-  const index: ImageIndex = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: pushed };
-  const indexBytes = jsonBytes(index);
-  const { createHash } = await import('node:crypto');
-  const digest = `sha256:${createHash('sha256').update(indexBytes).digest('hex')}`;
-  await client.putManifest(target.tag, OCI_INDEX, indexBytes);
+  const index = indexFor(pushed, format);
+  await put(target.tag, index);
   return {
-    reference: `${target.registry}/${target.repository}:${target.tag}`,
-    digest,
-    mediaType: OCI_INDEX,
+    reference: taggedReference,
+    digest: index.digest,
+    mediaType: index.mediaType,
+    manifestFormat: format,
+    manifests: pushed.map(({ mediaType, digest, platform }) => ({ mediaType, digest, platform })),
     blobsUploaded: uploaded,
     blobsSkipped: skipped,
+    warnings: isEcrRegistry(target.registry) ? [sageMakerListWarning(target, pushed)] : [],
   };
 }
