@@ -60,6 +60,7 @@ async function main(): Promise<number> {
   // Only now: the server bundle, which loads onnxruntime.
   const server = (await import(new URL('./app/server.mjs', import.meta.url).href)) as {
     serve(context: ServeContext): Promise<number>;
+    batch(context: ServeContext): Promise<number>;
   };
   const verified = {
     signed: report.signed,
@@ -67,7 +68,8 @@ async function main(): Promise<number> {
     files: report.files,
     ...(report.keyId === undefined ? {} : { keyId: report.keyId }),
   };
-  return server.serve({ bundleDir, manifest, options, verified }).catch((error: unknown) => {
+  const entry = options.mode === 'batch' ? server.batch : server.serve;
+  return entry({ bundleDir, manifest, options, verified }).catch((error: unknown) => {
     process.stderr.write(`run: ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_CANNOT_START;
   });

@@ -78,3 +78,82 @@ describe('parseRunOptions', () => {
     expect(() => parseRunOptions([], { AIP_PREDICT_ROUTE: 'predict' })).toThrow(/must start with/);
   });
 });
+
+describe('parseRunOptions: batch mode', () => {
+  const io = { MODELPORT_BATCH_INPUT: 's3://b/in/', MODELPORT_BATCH_OUTPUT: 's3://b/out/' };
+
+  it('is chosen by the `batch` argument or MODELPORT_MODE=batch; the argument wins', () => {
+    expect(parseRunOptions(['batch', '--input', 'in', '--output', 'out'], {})).toMatchObject({
+      mode: 'batch',
+      batch: { input: 'in', output: 'out', format: undefined, maxFailed: 0, shard: undefined },
+    });
+    expect(parseRunOptions([], { ...io, MODELPORT_MODE: 'batch' }).mode).toBe('batch');
+    expect(parseRunOptions(['serve'], { ...io, MODELPORT_MODE: 'batch' })).toMatchObject({
+      mode: 'serve',
+      batch: undefined,
+    });
+    expect(() => parseRunOptions([], { MODELPORT_MODE: 'train' })).toThrow(/MODELPORT_MODE must be/);
+  });
+
+  it('reads the job from the environment (AWS Batch job definitions) and the flags', () => {
+    expect(
+      parseRunOptions(['batch'], {
+        ...io,
+        MODELPORT_BATCH_FORMAT: 'csv',
+        MODELPORT_BATCH_SIZE: '64',
+        MODELPORT_BATCH_MAX_FAILED: '10',
+        MODELPORT_MODEL: 's3://b/model.tar.gz',
+      }),
+    ).toMatchObject({
+      model: 's3://b/model.tar.gz',
+      modelFrom: 'MODELPORT_MODEL',
+      batch: { format: 'csv', batchSize: 64, maxFailed: 10 },
+    });
+    expect(parseRunOptions(['batch', '--max-failed', '3', '--format', 'jsonl'], io).batch).toMatchObject({
+      maxFailed: 3,
+      format: 'jsonl',
+    });
+    // What earlier AWS Batch job definitions set.
+    expect(parseRunOptions(['batch'], { ...io, MODELPORT_MODEL_URI: 's3://b/m.onnx' })).toMatchObject({
+      model: 's3://b/m.onnx',
+      modelFrom: 'MODELPORT_MODEL_URI',
+    });
+  });
+
+  it('shards: MODELPORT_BATCH_SHARDS with JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX or --shard-index', () => {
+    const shard = (argv: string[], env: NodeJS.ProcessEnv) =>
+      parseRunOptions(['batch', ...argv], { ...io, ...env }).batch?.shard;
+    expect(shard([], { MODELPORT_BATCH_SHARDS: '4', JOB_COMPLETION_INDEX: '3' })).toEqual({
+      index: 3,
+      count: 4,
+    });
+    expect(shard([], { MODELPORT_BATCH_SHARDS: '2', AWS_BATCH_JOB_ARRAY_INDEX: '1' })).toEqual({
+      index: 1,
+      count: 2,
+    });
+    expect(shard(['--shards', '3', '--shard-index', '0'], { JOB_COMPLETION_INDEX: '2' })).toEqual({
+      index: 0,
+      count: 3,
+    });
+    // An index alone (an Indexed Job without the shard count) takes every file.
+    expect(shard([], { JOB_COMPLETION_INDEX: '1' })).toBeUndefined();
+    expect(() => shard([], { MODELPORT_BATCH_SHARDS: '2' })).toThrow(/needs a shard index/);
+    expect(() => shard([], { MODELPORT_BATCH_SHARDS: '2', JOB_COMPLETION_INDEX: '2' })).toThrow(
+      /JOB_COMPLETION_INDEX 2 is not below the number of shards 2/,
+    );
+  });
+
+  it('refuses a batch job without input or output, bad numbers and formats, batch flags in serve mode', () => {
+    expect(() => parseRunOptions(['batch', '--output', 'o'], {})).toThrow(/needs --input/);
+    expect(() => parseRunOptions(['batch', '--input', 'i'], {})).toThrow(/needs --output/);
+    expect(() => parseRunOptions(['batch', '--format', 'xml'], io)).toThrow(/--format must be jsonl or csv/);
+    expect(() => parseRunOptions(['batch', '--batch-size', '0'], io)).toThrow(
+      /--batch-size must be a positive/,
+    );
+    expect(() => parseRunOptions(['batch', '--max-failed=-1'], io)).toThrow(/--max-failed must be a whole/);
+    expect(() => parseRunOptions(['serve', '--input', 'x'], {})).toThrow(
+      /--input is an option of `run batch`/,
+    );
+    expect(() => parseRunOptions(['batch', 'extra'], io)).toThrow(/unexpected argument "extra"/);
+  });
+});

@@ -6,10 +6,14 @@ import { ModelportError } from '@modelport/core';
 import { EDGE_PACKAGE_DIR } from '../sources.js';
 import { loadRolldown } from './rolldown-loader.js';
 
-/** The JavaScript of a bundle: run.mjs (verification, no dependencies) and app/server.mjs (the runtime). */
+/**
+ * The JavaScript of a bundle: run.mjs (verification, no dependencies), app/server.mjs (the runtime) and
+ * app/s3.mjs (the AWS SDK's S3 client, imported by server.mjs only for an s3:// model, input or output).
+ */
 export interface AppCode {
   run: string;
   server: string;
+  s3: string;
 }
 
 const APP_DIR = join(EDGE_PACKAGE_DIR, 'dist', 'app');
@@ -44,7 +48,7 @@ async function bundleOne(input: string, options: { wasm: boolean }): Promise<str
 }
 
 /**
- * Bundles the on-device code (src/app, compiled to dist/app) with the modelport runtime into two
+ * Bundles the on-device code (src/app, compiled to dist/app) with the modelport runtime into three
  * self-contained ES modules. `wasm` swaps onnxruntime-node for onnxruntime-web. Built once per process.
  */
 export function buildAppCode(runtime: 'native' | 'wasm'): Promise<AppCode> {
@@ -58,11 +62,12 @@ export function buildAppCode(runtime: 'native' | 'wasm'): Promise<AppCode> {
         });
       }
       const wasm = runtime === 'wasm';
-      const [run, server] = await Promise.all([
+      const [run, server, s3] = await Promise.all([
         bundleOne(runEntry, { wasm }),
         bundleOne(join(APP_DIR, 'serve-entry.js'), { wasm }),
+        bundleOne(join(APP_DIR, 's3-storage.js'), { wasm }),
       ]);
-      return { run, server };
+      return { run, server, s3 };
     })();
     pending.catch(() => cache.delete(runtime));
     cache.set(runtime, pending);

@@ -73,6 +73,7 @@ export async function assembleBundle(spec: BundleSpec): Promise<AssembledBundle>
   tree.addBytes('run', RUN_SCRIPT, 0o755);
   tree.addBytes('run.mjs', code.run);
   tree.addBytes('app/server.mjs', code.server);
+  tree.addBytes('app/s3.mjs', code.s3);
   tree.addBytes('README.txt', readme(spec));
   const onnxruntime =
     spec.runtime === 'native'
