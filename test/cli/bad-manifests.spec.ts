@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createModelport } from 'modelport';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -263,6 +267,22 @@ const cases: [file: string, code: string, at: string, path: string, message: Reg
     /KServe cannot autoscale realtime endpoints on gpuUtilization/,
     /requestsPerReplica, concurrency, cpuUtilization/,
   ],
+  [
+    '39-gpu-portable-image.yaml',
+    'capability.cpuOnlyImage',
+    '9:5',
+    'spec.compute.accelerator',
+    /portable serving image, which runs on CPU only .*: the 1× nvidia-t4 GPU would be billed and sit idle/,
+    /set spec\.model\.image to a GPU-capable serving image, or remove compute\.accelerator/,
+  ],
+  [
+    '40-gpu-instance-portable-image.yaml',
+    'capability.cpuOnlyImage',
+    '9:19',
+    'spec.compute.instanceType',
+    /the 1× nvidia-l4 GPU of g2-standard-8 would be billed and sit idle/,
+    /an instance type without GPUs/,
+  ],
 ];
 
 describe('bad manifests', () => {
@@ -280,5 +300,51 @@ describe('bad manifests', () => {
     expect(error?.file).toMatch(new RegExp(`${file.replace('.', '\\.')}$`));
     expect(error?.message).toMatch(message);
     if (hint !== undefined) expect(error?.hint).toMatch(hint);
+  });
+});
+
+describe('modelport validate and plan on GPUs asked of the portable serving image', () => {
+  const cli = `${root}packages/cli/dist/bin/modelport.js`;
+  const stateDir = mkdtempSync(join(tmpdir(), 'modelport-gpu-'));
+  afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
+  const modelport = (...args: string[]) =>
+    spawnSync(
+      process.execPath,
+      [cli, '--plugin', `${root}test/fixtures/plugins/modelport-provider-fake`, ...args],
+      {
+        encoding: 'utf8',
+        cwd: root,
+        env: { ...process.env, MODELPORT_STATE_DIR: stateDir, NO_COLOR: '1', FORCE_COLOR: '' },
+      },
+    );
+  const idle = /the 1× nvidia-t4 GPU would be billed and sit idle/;
+
+  it('validate refuses the implied image at the accelerator line, and plan refuses it before any cloud call', () => {
+    for (const command of ['validate', 'plan']) {
+      const result = modelport(command, 'test/fixtures/bad/39-gpu-portable-image.yaml');
+      expect(result.status).toBe(2);
+      const output = result.stdout + result.stderr;
+      expect(output).toContain(
+        'test/fixtures/bad/39-gpu-portable-image.yaml:9:5 error spec.compute.accelerator: without spec.model.image, AWS SageMaker serves ONNX with the portable serving image',
+      );
+      expect(output).toMatch(idle);
+      expect(output).toMatch(
+        /→ set spec\.model\.image to a GPU-capable serving image, or remove compute\.accelerator/,
+      );
+      expect(output).not.toMatch(/credentials/);
+    }
+  });
+
+  it('validate and plan warn, in the same words, when spec.model.image names the portable image', () => {
+    const file = 'test/fixtures/warnings/gpu-named-portable-image.yaml';
+    const validated = modelport('validate', file);
+    expect(validated.status).toBe(0);
+    const warning = `${file}:16:5 warning spec.compute.accelerator: registry.example.com/ml/modelport-serving:0.1.0 is the portable serving image, which runs on CPU only`;
+    expect(validated.stdout + validated.stderr).toContain(warning);
+    expect(validated.stdout + validated.stderr).toMatch(idle);
+    const planned = modelport('plan', file);
+    expect(planned.status).toBe(0);
+    expect(planned.stdout).toContain(warning);
+    expect(planned.stdout).toMatch(/create {2}fake:Endpoint\/contract/);
   });
 });

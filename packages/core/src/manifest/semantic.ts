@@ -68,6 +68,7 @@ export function checkSemantics(manifest: ModelportManifest, ctx: SemanticContext
   checkExtensions(manifest, caps, issues);
   if (manifest.kind === 'Endpoint') checkEndpoint(manifest, caps, issues);
   else checkBatch(manifest, caps, issues);
+  checkPortableImageGpus(manifest, caps, issues);
   return issues;
 }
 
@@ -503,6 +504,17 @@ function checkCompute(
 function checkBatch(manifest: BatchJobManifest, caps: Capabilities, issues: SemanticIssue[]): void {
   const batch = manifest.spec.batch;
   const batchCaps = caps.batch;
+  const accelerator = manifest.spec.compute?.accelerator;
+  if (accelerator !== undefined && attachesNoAccelerator(caps)) {
+    // Batch capabilities declare no accelerators; a provider that attaches none to any endpoint is CPU only.
+    issues.push({
+      severity: 'error',
+      code: 'capability.accelerator',
+      path: ['spec', 'compute', 'accelerator', 'type'],
+      message: `${caps.displayName} cannot attach accelerator "${accelerator.type}": it runs on CPU only`,
+      hint: 'remove compute.accelerator',
+    });
+  }
   if (batchCaps.support === 'none') {
     issues.push({
       severity: 'error',
@@ -571,6 +583,80 @@ function checkBatch(manifest: BatchJobManifest, caps: Capabilities, issues: Sema
       path: ['spec', 'batch', 'miniBatchMB'],
       message: `miniBatchMB ${batch.miniBatchMB} is above the ${batchCaps.maxMiniBatchMB} MB ${caps.displayName} accepts`,
       hint: `lower it to ${batchCaps.maxMiniBatchMB} or less`,
+    });
+  }
+}
+
+function attachesNoAccelerator(caps: Capabilities): boolean {
+  return Object.values(caps.endpoint).every((mode) => mode.accelerators.length === 0);
+}
+
+/** The portable serving image (`modelport package --format oci` + `modelport image push`), by repository name. */
+const PORTABLE_IMAGE = /(^|\/)modelport-serving(:|@|$)/;
+
+/**
+ * Providers that serve an ONNX model without spec.model.image with the portable serving image (SageMaker,
+ * Azure ML and Vertex AI pull it from the account's registry). Not local (the runtime runs in process, on CPU,
+ * and its capabilities attach no accelerator) nor KServe (without an image a ServingRuntime of the cluster
+ * loads the model).
+ */
+const PORTABLE_IMAGE_BY_DEFAULT: ReadonlySet<string> = new Set(['aws', 'azure', 'gcp']);
+
+/**
+ * GPUs asked of the portable serving image would be billed and idle. An error when the image is implied (ONNX
+ * without spec.model.image on a cloud), a warning when spec.model.image names it (it might be a GPU build
+ * someone pushed under that name). Accelerators the target cannot attach are already an error.
+ */
+function checkPortableImageGpus(
+  manifest: EndpointManifest | BatchJobManifest,
+  caps: Capabilities,
+  issues: SemanticIssue[],
+): void {
+  const { model, compute } = manifest.spec;
+  if (compute === undefined) return;
+  const image = model.image;
+  const kserveRuntime =
+    caps.provider === 'kserve' &&
+    (manifest.spec.extensions as Record<string, Record<string, unknown> | undefined> | undefined)?.[
+      'kserve'
+    ]?.['runtime'] !== undefined;
+  const implied =
+    image === undefined && model.format === 'onnx' && PORTABLE_IMAGE_BY_DEFAULT.has(caps.provider);
+  const named = image !== undefined && PORTABLE_IMAGE.test(image) && !kserveRuntime;
+  if (!implied && !named) return;
+
+  const severity = implied ? 'error' : 'warning';
+  const cpuOnly = "which runs on CPU only (onnxruntime's CPU execution provider, no CUDA build)";
+  const which = implied
+    ? `without spec.model.image, ${caps.displayName} serves ONNX with the portable serving image, ${cpuOnly}`
+    : `${image ?? ''} is the portable serving image, ${cpuOnly}`;
+  const accelerator = compute.accelerator;
+  const mode = manifest.kind === 'Endpoint' ? caps.endpoint[manifest.spec.mode ?? 'realtime'] : undefined;
+  if (accelerator !== undefined && (mode === undefined || mode.accelerators.includes(accelerator.type))) {
+    if (mode === undefined && attachesNoAccelerator(caps)) return; // checkBatch said so
+    const count = accelerator.count ?? 1;
+    issues.push({
+      severity,
+      code: 'capability.cpuOnlyImage',
+      path: ['spec', 'compute', 'accelerator'],
+      atKey: true,
+      message: `${which}: the ${count}× ${accelerator.type} GPU${count === 1 ? '' : 's'} would be billed and sit idle`,
+      hint: 'set spec.model.image to a GPU-capable serving image, or remove compute.accelerator',
+    });
+    return;
+  }
+  const instanceType = compute.instanceType;
+  const gpus =
+    instanceType === undefined
+      ? undefined
+      : caps.instances?.find((t) => t.name === instanceType)?.accelerator;
+  if (instanceType !== undefined && gpus !== undefined) {
+    issues.push({
+      severity,
+      code: 'capability.cpuOnlyImage',
+      path: ['spec', 'compute', 'instanceType'],
+      message: `${which}: the ${gpus.count}× ${gpus.type} GPU${gpus.count === 1 ? '' : 's'} of ${instanceType} would be billed and sit idle`,
+      hint: 'set spec.model.image to a GPU-capable serving image, or choose an instance type without GPUs',
     });
   }
 }
