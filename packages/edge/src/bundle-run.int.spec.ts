@@ -1,10 +1,11 @@
 // The amd64 bundle end to end: built from examples/edge/iris-edge.yaml, signed, extracted, started with
 // its own Node; its predictions must equal the local provider's, and any tampering must stop it.
-import { appendFile, copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { VertexEmulator } from '@modelport/testkit';
+import { AwsEmulator, VertexEmulator } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { extractBundle } from './archive/safe-extract.js';
@@ -195,6 +196,172 @@ describe('the amd64 edge bundle', () => {
       await stop(bundle);
     } finally {
       await vertex.stop();
+    }
+  });
+
+  it('serves a folder model with the signature.json beside it, and the model Azure ML mounts at AZUREML_MODEL_DIR', async () => {
+    const signature = {
+      inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 4] }],
+      outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }],
+    };
+    // KServe's storage initializer puts the model under /mnt/models; the path comes in --model.
+    const kserveDir = join(work, 'mnt-models');
+    await mkdir(kserveDir, { recursive: true });
+    await copyFile(join(pristine, 'model/model.onnx'), join(kserveDir, 'iris.onnx'));
+    await writeFile(join(kserveDir, 'signature.json'), JSON.stringify(signature));
+    const kserve = start(
+      join(pristine, 'bin/node'),
+      [join(pristine, 'run.mjs'), '--model', kserveDir, '--port', '0', '--queue-port', 'off'],
+      { env: { PATH: '/usr/bin:/bin' } },
+    );
+    expect(await waitForLine(kserve, 'model source')).toMatchObject({
+      source: '--model',
+      path: join(kserveDir, 'iris.onnx'),
+      signature: join(kserveDir, 'signature.json'),
+    });
+    const ready = await waitForLine(kserve, 'edge ready');
+    const answer = await postJson(`${String(ready['url'])}/invocations`, payload);
+    expect(answer.status).toBe(200);
+    // The declared signature has one output: no probabilities, unlike the bundled model's signature.
+    expect(answer.text).not.toContain('probabilities');
+    expect(answer.text).toMatch(/\b0\b.*\b2\b.*\b1\b/);
+    await stop(kserve);
+
+    // Azure ML: <AZUREML_MODEL_DIR>/<registered folder>/<file>.
+    const azureDir = join(work, 'azureml-models/iris/1');
+    await mkdir(join(azureDir, 'iris-model'), { recursive: true });
+    await copyFile(join(pristine, 'model/model.onnx'), join(azureDir, 'iris-model/model.onnx'));
+    const azure = start(
+      join(pristine, 'bin/node'),
+      [join(pristine, 'run.mjs'), '--port', '0', '--queue-port', 'off'],
+      {
+        env: { PATH: '/usr/bin:/bin', AZUREML_MODEL_DIR: azureDir },
+      },
+    );
+    expect(await waitForLine(azure, 'model source')).toMatchObject({
+      source: 'AZUREML_MODEL_DIR',
+      path: join(azureDir, 'iris-model/model.onnx'),
+    });
+    await waitForLine(azure, 'edge ready');
+    await stop(azure);
+
+    // Nothing names a model: the bundled one, and the log says so.
+    const bundled = start(
+      join(pristine, 'bin/node'),
+      [join(pristine, 'run.mjs'), '--port', '0', '--queue-port', 'off'],
+      {
+        env: { PATH: '/usr/bin:/bin' },
+      },
+    );
+    expect(await waitForLine(bundled, 'model source')).toMatchObject({ source: 'bundled' });
+    await stop(bundled);
+
+    // A folder with two models is refused at start (exit 1), naming both.
+    const two = join(work, 'two-models');
+    await mkdir(two);
+    await copyFile(join(pristine, 'model/model.onnx'), join(two, 'a.onnx'));
+    await copyFile(join(pristine, 'model/model.onnx'), join(two, 'b.onnx'));
+    const refused = start(join(pristine, 'bin/node'), [join(pristine, 'run.mjs'), '--port', '0'], {
+      env: { PATH: '/usr/bin:/bin', MODELPORT_MODEL: two },
+    });
+    expect((await refused.exited).code).toBe(1);
+    expect(refused.stderr()).toMatch(/expected one \.onnx file, found 2: .*a\.onnx, .*b\.onnx/);
+  });
+
+  it('runs a batch job to completion over a local folder: outputs, errors, exit 0, then 1 past --max-failed', async () => {
+    const input = join(work, 'batch-in');
+    await mkdir(input);
+    await writeFile(join(input, 'a.jsonl'), '[5.1,3.5,1.4,0.2]\nnot json\n[6.7,3.0,5.2,2.3]\n');
+    await writeFile(join(input, 'b.csv'), 'sl,sw,pl,pw\n5.9,3.0,4.2,1.5\n');
+    const runJob = (output: string, env: Record<string, string>) =>
+      start(
+        join(pristine, 'bin/node'),
+        [join(pristine, 'run.mjs'), 'batch', '--input', input, '--output', output],
+        {
+          env: { PATH: '/usr/bin:/bin', ...env },
+        },
+      );
+    const ok = runJob(join(work, 'batch-out'), { MODELPORT_BATCH_MAX_FAILED: '1' });
+    expect((await ok.exited).code).toBe(0);
+    expect(ok.lines().find((l) => l['msg'] === 'batch done')).toMatchObject({
+      files: 2,
+      records: 4,
+      failed: 1,
+      ok: true,
+    });
+    const a = (await readFile(join(work, 'batch-out/a.jsonl.out'), 'utf8')).trim().split('\n');
+    expect(a.map((l) => (JSON.parse(l) as { label: number }).label)).toEqual([0, 2]);
+    expect(JSON.parse(await readFile(join(work, 'batch-out/a.jsonl.errors.jsonl'), 'utf8'))).toMatchObject({
+      line: 2,
+    });
+    expect(await readdir(join(work, 'batch-out'))).toContain('b.csv.out');
+
+    // Run again: both files are done.
+    const again = runJob(join(work, 'batch-out'), { MODELPORT_BATCH_MAX_FAILED: '1' });
+    expect((await again.exited).code).toBe(0);
+    expect(again.lines().find((l) => l['msg'] === 'batch done')).toMatchObject({ skipped: 2 });
+
+    const strict = runJob(join(work, 'batch-out-strict'), {});
+    expect((await strict.exited).code).toBe(1);
+    expect(strict.lines().find((l) => l['msg'] === 'batch done')).toMatchObject({ ok: false });
+    // Bad arguments: 2.
+    const bad = start(join(pristine, 'bin/node'), [join(pristine, 'run.mjs'), 'batch'], {
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.stderr()).toContain('batch mode needs --input');
+  });
+
+  it('runs an AWS Batch style job: MODELPORT_MODE=batch, model and files on S3, ECS container credentials', async () => {
+    const aws = new AwsEmulator({ buckets: ['batch-bucket'] });
+    await aws.start();
+    // The ECS/AWS Batch credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI), on 127.0.0.1.
+    let credentialCalls = 0;
+    const credentials: Server = createServer((request, response) => {
+      credentialCalls++;
+      response.setHeader('content-type', 'application/json');
+      response.end(
+        JSON.stringify({
+          AccessKeyId: 'ASIAEMULATOREXAMPLE',
+          SecretAccessKey: 'emulator-secret',
+          Token: 'emulator-session-token',
+          Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => credentials.listen(0, '127.0.0.1', resolve));
+    const address = credentials.address();
+    const credentialsUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/creds`;
+    try {
+      await aws.s3.putFile('batch-bucket', 'models/iris.onnx', join(pristine, 'model/model.onnx'));
+      await aws.s3.putBuffer('batch-bucket', 'input/flowers.jsonl', '[5.1,3.5,1.4,0.2]\n[6.7,3.0,5.2,2.3]\n');
+      const job = start(join(pristine, 'bin/node'), [join(pristine, 'run.mjs')], {
+        env: {
+          PATH: '/usr/bin:/bin',
+          MODELPORT_MODE: 'batch',
+          MODELPORT_MODEL: 's3://batch-bucket/models/iris.onnx',
+          MODELPORT_BATCH_INPUT: 's3://batch-bucket/input/',
+          MODELPORT_BATCH_OUTPUT: 's3://batch-bucket/output/',
+          AWS_REGION: 'us-east-1',
+          AWS_ENDPOINT_URL_S3: aws.url,
+          AWS_CONTAINER_CREDENTIALS_FULL_URI: credentialsUrl,
+        },
+      });
+      const { code } = await job.exited;
+      expect(job.stderr()).toBe('');
+      expect(code).toBe(0);
+      expect(credentialCalls).toBeGreaterThan(0);
+      expect(job.lines().find((l) => l['msg'] === 'model source')).toMatchObject({
+        source: 'MODELPORT_MODEL',
+        from: 's3://batch-bucket/models/iris.onnx',
+      });
+      const out = aws.s3.get('batch-bucket', 'output/flowers.jsonl.out');
+      expect(out).toBeDefined();
+      const lines = (await readFile(out?.path ?? '', 'utf8')).trim().split('\n');
+      expect(lines.map((l) => (JSON.parse(l) as { label: number }).label)).toEqual([0, 2]);
+    } finally {
+      await new Promise((resolve) => credentials.close(resolve));
+      await aws.stop();
     }
   });
 
