@@ -47,6 +47,7 @@ export {
   describeMediaType,
   isEcrRegistry,
   MANIFEST_FORMATS,
+  pushedMediaType,
   type ManifestFormat,
 } from './oci/manifest-format.js';
 export { readImageManifestInfo, type ImageManifestInfo } from './oci/manifest-info.js';

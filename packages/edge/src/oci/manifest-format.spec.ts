@@ -8,7 +8,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ModelportError } from '@modelport/core';
 
 import { jsonBytes } from './image-layout.js';
-import { defaultManifestFormat, imageManifestFor, indexFor, toDockerManifest } from './manifest-format.js';
+import {
+  defaultManifestFormat,
+  imageManifestFor,
+  indexFor,
+  pushedMediaType,
+  toDockerManifest,
+} from './manifest-format.js';
 import { readImageManifestInfo } from './manifest-info.js';
 import {
   DOCKER_CONFIG,
@@ -46,6 +52,16 @@ describe('manifest formats', () => {
     expect(defaultManifestFormat('myacr.azurecr.io')).toBe('oci');
     expect(defaultManifestFormat('europe-docker.pkg.dev')).toBe('oci');
     expect(defaultManifestFormat('localhost:5000')).toBe('oci');
+  });
+
+  it('says which media type a push to a reference gives the tag', () => {
+    const ecr = '123456789012.dkr.ecr.us-east-1.amazonaws.com/modelport-serving:0.1.0';
+    expect(pushedMediaType(ecr)).toBe(DOCKER_MANIFEST);
+    expect(pushedMediaType(ecr, { platforms: 2 })).toBe(DOCKER_MANIFEST_LIST);
+    expect(pushedMediaType(ecr, { manifestFormat: 'oci' })).toBe(OCI_MANIFEST);
+    expect(pushedMediaType('myacr.azurecr.io/modelport-serving:0.1.0')).toBe(OCI_MANIFEST);
+    expect(pushedMediaType('localhost:5000/iris', { platforms: 2 })).toBe(OCI_INDEX);
+    expect(pushedMediaType('localhost:5000/iris', { manifestFormat: 'docker' })).toBe(DOCKER_MANIFEST);
   });
 
   it('converts an OCI manifest to Docker V2 Schema 2 over the same blobs, without annotations', () => {

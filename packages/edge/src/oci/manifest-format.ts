@@ -42,6 +42,22 @@ export function defaultManifestFormat(registry: string): ManifestFormat {
   return isEcrRegistry(registry) ? 'docker' : 'oci';
 }
 
+/**
+ * The media type `modelport image push` gives the tag `reference` names: for one platform a Docker V2 Schema 2
+ * or an OCI image manifest, for several a Docker manifest list or an OCI image index (format as given, else
+ * the registry's default). Pure: what an emulated registry should say an image was pushed with.
+ */
+export function pushedMediaType(
+  reference: string,
+  options: { platforms?: number; manifestFormat?: ManifestFormat } = {},
+): string {
+  const registry = reference.split('/', 1)[0] ?? '';
+  const format = options.manifestFormat ?? defaultManifestFormat(registry);
+  const several = (options.platforms ?? 1) > 1;
+  if (format === 'docker') return several ? DOCKER_MANIFEST_LIST : DOCKER_MANIFEST;
+  return several ? OCI_INDEX : OCI_MANIFEST;
+}
+
 export interface EncodedManifest {
   mediaType: string;
   digest: string;
