@@ -138,7 +138,8 @@ export function registerEdge(program: Command, action: ActionWrapper): void {
     )
     .argument(
       '<layouts...>',
-      'OCI layout folders (several: one per platform, pushed under one tag as an index or manifest list)',
+      'OCI layout folders (several: one per platform, pushed under one tag as an index or manifest list; ' +
+        'on ECR that warns: SageMaker documents single-platform tags, so push one layout per tag for it)',
     )
     .requiredOption('--to <reference>', 'registry/repository:tag, e.g. myacr.azurecr.io/iris:1.0.0')
     .option('--tag <tag>', 'tag of the image in each layout (default: its only image)', collect, [])

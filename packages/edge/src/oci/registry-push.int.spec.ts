@@ -442,6 +442,22 @@ describe('registry references and auth configuration', () => {
     expect(() => parseImageReference('iris:1.0.0')).toThrow(/registry\/repository:tag/);
   });
 
+  it('refuses an unknown --manifest-format before reading anything', async () => {
+    const cli = join(REPO_ROOT, 'packages/cli/dist/bin/modelport.js');
+    const result = await tool(process.execPath, [
+      cli,
+      'image',
+      'push',
+      '/nonexistent',
+      '--to',
+      'localhost:5000/iris:1',
+      '--manifest-format',
+      'v2s2',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown --manifest-format "v2s2"[\s\S]*use docker or oci/);
+  });
+
   it('reads challenges and describes cloud credentials as commands', () => {
     expect(
       parseChallenge(
