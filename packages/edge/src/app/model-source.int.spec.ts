@@ -80,6 +80,12 @@ describe('resolveModel', () => {
       path: join(dir, 'iris-folder/onnx/model.onnx'),
       signature: SIGNATURE,
     });
+    // A relative MODELPORT_MODEL names a file inside the mount (no guess of the mount path needed).
+    expect(await choose([], { AZUREML_MODEL_DIR: dir, MODELPORT_MODEL: 'iris-folder/onnx' })).toMatchObject({
+      source: 'MODELPORT_MODEL',
+      path: join(dir, 'iris-folder/onnx/model.onnx'),
+      signature: SIGNATURE,
+    });
     // MODELPORT_MODEL comes first.
     const file = join(work, 'azureml-models/iris/3/iris-folder/onnx/model.onnx');
     expect(await choose([], { AZUREML_MODEL_DIR: dir, MODELPORT_MODEL: file })).toMatchObject({

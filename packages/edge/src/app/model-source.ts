@@ -3,7 +3,7 @@
 // knows /opt/ml/model or /mnt/models.
 import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 import type { BundleManifest } from './bundle-format.js';
 import type { RunOptions } from './run-options.js';
@@ -119,8 +119,8 @@ async function localModel(
 
 /**
  * The model to load, in this order: --model / MODELPORT_MODEL (a local file or folder; an s3:// URI,
- * downloaded; with AIP_STORAGE_URI, a name inside that folder), AZUREML_MODEL_DIR, AIP_STORAGE_URI, else
- * the bundled model.
+ * downloaded; a relative name not found here, inside AZUREML_MODEL_DIR or the AIP_STORAGE_URI folder),
+ * AZUREML_MODEL_DIR, AIP_STORAGE_URI, else the bundled model.
  */
 export async function resolveModel(options: RunOptions, context: ModelSourceContext): Promise<ModelChoice> {
   const { env } = context;
@@ -137,6 +137,12 @@ export async function resolveModel(options: RunOptions, context: ModelSourceCont
       throw new Error(`${source} ${given}: only local paths and s3:// URIs are supported`);
     }
     if (await exists(given)) return { source, ...(await localModel(given, source, 1)) };
+    // A relative name that is not here may name a file inside the platform's model folder: Azure ML's
+    // mount (AZUREML_MODEL_DIR), or on Vertex AI the AIP_STORAGE_URI folder (below).
+    if (options.azureModelDir !== undefined && !isAbsolute(given)) {
+      const inside = join(options.azureModelDir, given);
+      if (await exists(inside)) return { source, ...(await localModel(inside, source, 1)) };
+    }
     // On Vertex AI, MODELPORT_MODEL may name the file inside the AIP_STORAGE_URI folder.
     const fetched = await modelFromStorage(given, { dir: await newDirIfStorage(env, newDir), env });
     if (fetched !== undefined) return storageChoice(fetched, env);

@@ -10,10 +10,11 @@ runs every input file through the model, writes the predictions and exits. Refus
 was changed, added or removed, or the signature does not verify.
 
 Which model (the first that applies; logged as {"msg":"model source"}):
-  --model / MODELPORT_MODEL (or MODELPORT_MODEL_URI)  an .onnx file, or a folder holding one .onnx file at its top or one folder
-                        down (SageMaker's extracted model.tar.gz, KServe's storage folder); an s3://
-                        object (.onnx, or .tar.gz/.tgz, extracted) or prefix, downloaded first; with
-                        AIP_STORAGE_URI, a file name inside that Cloud Storage folder
+  --model, MODELPORT_MODEL (or MODELPORT_MODEL_URI)
+                        an .onnx file, or a folder holding one .onnx file at its top or one folder down
+                        (SageMaker's extracted model.tar.gz, KServe's storage folder); an s3:// object
+                        (.onnx, or .tar.gz/.tgz, extracted) or prefix, downloaded first; a relative name
+                        not found here: inside AZUREML_MODEL_DIR, or in the AIP_STORAGE_URI folder
   AZUREML_MODEL_DIR     Azure ML's mounted model folder: the one .onnx file up to two folders down
   AIP_STORAGE_URI       Vertex AI: the one .onnx file in that gs:// folder, downloaded first
   (none of these)       the model inside the bundle
@@ -59,10 +60,12 @@ Options (both):
   --verify-only         verify, print the report as JSON and exit (0 when valid, 3 when not)
   -h, --help            show this help
 
-Exit codes: 0 clean shutdown (serve), every input done with no more bad records than --max-failed (batch);
-1 cannot start: the model cannot be found, downloaded or loaded (serve, batch), or an input or output
-cannot be read or written, or more records failed than --max-failed (batch); 2 bad arguments; 3 the
-bundle failed verification.`;
+Exit codes:
+  0  serve: clean shutdown (SIGTERM); batch: every input done, no more bad records than --max-failed
+  1  the model cannot be found, downloaded or loaded; batch: an input or output cannot be read or
+     written, more bad records than --max-failed, or the job was stopped (SIGTERM) before the end
+  2  bad arguments
+  3  the bundle failed verification`;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
