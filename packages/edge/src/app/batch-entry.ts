@@ -301,11 +301,9 @@ class S3Output implements OutputSide {
     return (await this.store.head(this.at(`${name}.out`)))?.size;
   }
 
-  async stage(name: string, id: string): Promise<string> {
-    void id;
-    const dir = await mkdtemp(join(this.workDir, 'file-'));
-    await writeFile(join(dir, 'input.id'), name);
-    return dir;
+  /** A fresh local folder: a new container starts with nothing, so an attempt redoes unfinished files. */
+  async stage(): Promise<string> {
+    return mkdtemp(join(this.workDir, 'file-'));
   }
 
   async publish(name: string, staged: StagedFile, marker: DoneMarker): Promise<void> {
@@ -444,10 +442,12 @@ async function runOne(ref: InputRef, ctx: RunOneContext): Promise<boolean> {
   const { job, output, logger, result } = ctx;
   // What binds a done marker to the input's content: its SHA-256 here, its ETag (and size) on S3, which
   // can be compared without downloading it.
+  // The format is part of it: the same file read as CSV instead of JSON Lines is other work.
+  const localHash = ref.local === undefined ? undefined : await sha256File(ref.local);
   const id =
-    ref.local !== undefined
-      ? `sha256:${await sha256File(ref.local)}`
-      : `etag:${ref.s3?.etag ?? ''}:${ref.s3?.size ?? 0}`;
+    localHash !== undefined
+      ? `${ref.format}:sha256:${localHash}`
+      : `${ref.format}:etag:${ref.s3?.etag ?? ''}:${ref.s3?.size ?? 0}`;
   const marker = await output.readMarker(ref.name);
   if (marker?.input.id === id && (await output.outputBytes(ref.name)) === marker.outputBytes) {
     result.skipped++;
@@ -472,7 +472,7 @@ async function runOne(ref: InputRef, ctx: RunOneContext): Promise<boolean> {
       await (await ctx.s3()).download(ref.s3, staged.input);
     }
   }
-  const sha256 = ref.local !== undefined ? id.slice('sha256:'.length) : await sha256File(staged.input);
+  const sha256 = localHash ?? (await sha256File(staged.input));
   const allowance = job.maxFailed - result.failed;
   let stopped = false;
   try {
