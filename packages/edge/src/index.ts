@@ -68,3 +68,4 @@ export {
   type GreengrassSettings,
 } from './targets/greengrass.js';
 export { iotEdgeDeployment, type IotEdgeSettings } from './targets/iot-edge.js';
+export { writeServingImageFolder, type ImageFolderOptions } from './image-folder.js';
