@@ -3,16 +3,16 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type * as ort from 'onnxruntime-node';
 
 import { RaggedRowError, type BatchEncoder } from '../batch-encoder.js';
-import { isCsvHeader, parseCsvLine } from '../csv.js';
-import { errorMessage, RequestError } from '../errors.js';
-import { jsonErrorDetail } from '../json-body.js';
+import { isCsvHeader } from '../csv.js';
+import { RequestError } from '../errors.js';
 import type { ResolvedSignature } from '../onnx-model.js';
 import { formatJsonlPredictions } from '../prediction-text.js';
+import { parseRecordLine, type LineFormat } from '../record-line.js';
 import type { FileCheckpoint } from './checkpoint.js';
 import { LineReader } from './line-reader.js';
 import { parseCsvNumberRow, parseJsonNumberArray } from './number-row-parser.js';
 
-export type InputFormat = 'jsonl' | 'csv';
+export type InputFormat = LineFormat;
 
 /** What the file runner needs from a model (OnnxModel has it). */
 export interface BatchModel {
@@ -179,22 +179,11 @@ export async function processFile(opts: ProcessFileOptions): Promise<void> {
     /** The general path: a string per line, JSON.parse or the CSV parser, full validation and messages. */
     const addSlow = async (text: string, line: number) => {
       let instance: unknown;
-      if (format === 'csv') {
-        try {
-          instance = parseCsvLine(text);
-        } catch (error) {
-          return badRecord(line, errorMessage(error));
-        }
-      } else {
-        try {
-          instance = JSON.parse(text);
-        } catch (error) {
-          const { position, reason } = jsonErrorDetail(text, error);
-          return badRecord(
-            line,
-            `malformed JSON${position === undefined ? '' : ` at column ${position + 1}`}: ${reason}`,
-          );
-        }
+      try {
+        instance = parseRecordLine(format, text);
+      } catch (error) {
+        if (!RequestError.is(error)) throw error;
+        return badRecord(line, error.message);
       }
       try {
         encoder.add(instance);
