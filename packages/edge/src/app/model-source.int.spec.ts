@@ -97,7 +97,7 @@ describe('resolveModel', () => {
   it('refuses a folder with no or several .onnx files, naming them; and a path that does not exist', async () => {
     const none = await tree(join(work, 'none'), { 'a/readme.txt': 'x' });
     await expect(choose([], { MODELPORT_MODEL: none })).rejects.toThrow(
-      /MODELPORT_MODEL .*none: no \.onnx file in the folder or up to 1 folder down/,
+      /MODELPORT_MODEL .*none: no \.onnx file in the folder or up to 1 folder down \(it holds: a\)/,
     );
     const two = await tree(join(work, 'two'), { 'a/x.onnx': 'onnx', 'b/y.onnx': 'onnx' });
     await expect(choose([], { AZUREML_MODEL_DIR: two })).rejects.toThrow(

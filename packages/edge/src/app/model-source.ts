@@ -68,8 +68,10 @@ export async function onnxFileIn(path: string, what: string, depth = 1): Promise
     }
     level = next.sort();
   }
+  const top = (await readdir(path)).sort();
+  const shown = top.length > 10 ? [...top.slice(0, 10), `… ${top.length - 10} more`] : top;
   throw new Error(
-    `${what} ${path}: no .onnx file in the folder${depth > 0 ? ` or up to ${depth} folder${depth > 1 ? 's' : ''} down` : ''}`,
+    `${what} ${path}: no .onnx file in the folder${depth > 0 ? ` or up to ${depth} folder${depth > 1 ? 's' : ''} down` : ''} (it holds: ${shown.join(', ') || 'nothing'})`,
   );
 }
 
