@@ -1,31 +1,36 @@
 // The issue's "done when": the kserve iris example deploys, is invoked, updates by canary and is destroyed
 // against the fake Kubernetes API server, and `kubectl get inferenceservices -o yaml` shows what modelport
-// created. Predictions are real: status.url points at the modelport runtime serving examples/iris/model.onnx
-// on 127.0.0.1 (startFakePredictor), standing in for the predictor pod.
+// created. The predictor is the real serving image (a decoy model baked in), started by the fake the way
+// KServe starts a custom container: examples/iris/model.onnx copied from the example's s3:// URI into
+// /mnt/models by the storage-initializer step, then the kserve-container with the rendered args and env,
+// probed before Ready; status.url points at it.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TAGS } from '@modelport/core';
-import type { FakePredictor } from '@modelport/testkit';
-import { startFakePredictor } from '@modelport/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LiveInferenceService } from './kube-client.js';
 import type { Harness } from './testing/harness.js';
 import { startHarness } from './testing/harness.js';
 import { renderInferenceService } from './render.js';
-import { ROOT, irisText, loadKserve } from './testing/manifests.js';
+import { irisText, loadKserve } from './testing/manifests.js';
 
 const run = promisify(execFile);
 
-describe('kserve iris example against the fake API server', { sequential: true, timeout: 30_000 }, () => {
+// Iris: setosa, virginica, versicolor (examples/iris/payload.json's first three rows).
+const ROWS = [
+  [5.1, 3.5, 1.4, 0.2],
+  [6.7, 3.0, 5.2, 2.3],
+  [5.9, 3.0, 4.2, 1.5],
+];
+
+describe('kserve iris example against the fake API server', { sequential: true, timeout: 60_000 }, () => {
   let h: Harness;
-  let predictor: FakePredictor;
   let base = '';
   let canary = '';
 
   beforeAll(async () => {
-    predictor = await startFakePredictor(join(ROOT, 'examples/iris/model.onnx'), 'iris');
-    h = await startHarness({ urlFor: () => predictor.url });
+    h = await startHarness({ serving: true, provider: { waitTimeoutMs: 60_000, pollIntervalMs: 20 } });
     base = await h.manifest('iris.yaml');
     // A new image version rolled out as a 20% canary.
     canary = await h.manifest('iris-canary.yaml', [
@@ -35,7 +40,6 @@ describe('kserve iris example against the fake API server', { sequential: true, 
   });
   afterAll(async () => {
     await h.stop();
-    await predictor.stop();
   });
 
   const live = (): LiveInferenceService | undefined =>
@@ -66,7 +70,12 @@ describe('kserve iris example against the fake API server', { sequential: true, 
       'create kserve:InferenceService/iris',
     ]);
     const [status] = await h.modelport().status(base);
-    expect(status).toMatchObject({ state: 'ready', url: predictor.url, resources: [{ state: 'ready' }] });
+    expect(status).toMatchObject({
+      state: 'ready',
+      url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      resources: [{ state: 'ready' }],
+    });
+    expect(h.server.pods?.running()).toHaveLength(1);
     expect(status?.details?.['conditions']).toContainEqual(
       expect.objectContaining({ type: 'Ready', status: 'True' }),
     );
@@ -84,11 +93,14 @@ describe('kserve iris example against the fake API server', { sequential: true, 
     expect(live()?.metadata.namespace).toBe(rendered.metadata.namespace);
   });
 
-  it('answers a KServe v1 prediction through status.url', async () => {
-    const body = new TextEncoder().encode(JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }));
+  it("answers a KServe v1 prediction through status.url, from the iris model (not the image's decoy)", async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ instances: ROWS }));
     const response = await h.modelport().invoke(base, { body, contentType: 'application/json' });
-    expect(response.status).toBe(200);
-    expect(new TextDecoder().decode(response.body)).toContain('predictions');
+    expect(response.status, new TextDecoder().decode(response.body)).toBe(200);
+    const answer = JSON.parse(new TextDecoder().decode(response.body)) as {
+      predictions: { label: number }[];
+    };
+    expect(answer.predictions.map((p) => p.label)).toEqual([0, 2, 1]);
   });
 
   it('kubectl get inferenceservices -o yaml shows the resource modelport created', async () => {
@@ -121,6 +133,8 @@ describe('kserve iris example against the fake API server', { sequential: true, 
       new Set(['noop']),
     );
     expect(await kubectlYaml()).toContain('canaryTrafficPercent: 20');
+    // Both revisions run while the canary splits traffic.
+    expect(h.server.pods?.running()).toHaveLength(2);
   });
 
   it('detects drift made outside modelport and plans an update', async () => {
@@ -155,5 +169,7 @@ describe('kserve iris example against the fake API server', { sequential: true, 
     const [status] = await h.modelport().status(canary);
     expect(status?.state).toBe('absent');
     expect(await kubectlYaml()).toContain('items: []');
+    await h.server.pods?.idle();
+    expect(h.server.pods?.running()).toEqual([]);
   });
 });

@@ -1,4 +1,3 @@
-import { posix } from 'node:path';
 import type { EndpointManifest, LoadedManifest } from '@modelport/core';
 import { MANAGED_BY, ModelportError, TAGS, isEndpoint, specHash } from '@modelport/core';
 import { settingsOf } from './settings.js';
@@ -146,23 +145,28 @@ function renderContainer(
     if (spec.model.uri === undefined) {
       throw new ModelportError('invalidInput', 'spec.model.uri is required for format onnx on KServe');
     }
-    // STORAGE_URI makes KServe run its storage initializer for a custom container (files land in /mnt/models).
+    // STORAGE_URI on the kserve-container makes KServe run its storage initializer for a custom container
+    // (CustomPredictor.GetStorageUri): the object, or a prefix's objects, land in /mnt/models; a pvc:// URI
+    // is mounted there as a sub-path (which must be a folder). The image takes a folder and serves the one
+    // .onnx in it (with signature.json beside it), so the folder is passed whatever the URI names.
     env.push({ name: 'STORAGE_URI', value: spec.model.uri });
-    const file = posix.basename(new URL(spec.model.uri).pathname) || 'model.onnx';
+    // The port through the image's variable, not --port: it must be the containerPort above.
+    env.push({ name: 'MODELPORT_PORT', value: String(SERVING_PORT) });
     container['args'] = [
       '--model',
-      `${MODEL_DIR}/${file.endsWith('.onnx') ? file : 'model.onnx'}`,
+      MODEL_DIR,
       '--name',
       manifest.metadata.name,
-      '--host',
-      '0.0.0.0',
-      '--port',
-      String(SERVING_PORT),
       ...(spec.limits?.payloadMB === undefined ? [] : ['--max-payload-mb', String(spec.limits.payloadMB)]),
       ...(spec.limits?.timeoutSeconds === undefined
         ? []
         : ['--timeout-s', String(spec.limits.timeoutSeconds)]),
     ];
+    // Ready once the model is loaded and served under the name invoke uses (the image answers 503 while
+    // it loads); KServe's default probe is only a TCP check of the port.
+    container['readinessProbe'] = {
+      httpGet: { path: `/v1/models/${manifest.metadata.name}`, port: SERVING_PORT },
+    };
   } else if (spec.model.uri !== undefined) {
     env.push({ name: 'STORAGE_URI', value: spec.model.uri });
   }

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { applyJsonPatch, applyMergePatch } from './patch.js';
 import { KubeError, KubeStore } from './kube-store.js';
 import type { KubeObject, ReadinessOverride, StoreOptions } from './kube-store.js';
+import { PredictorPods } from './predictor-pods.js';
+import type { PredictorPodOptions } from './predictor-pods.js';
 import {
   API_GROUP_LIST,
   API_RESOURCE_LIST,
@@ -25,6 +27,13 @@ export interface FakeKubeOptions extends StoreOptions {
    * structural schema; returns `path: message` lines, empty when valid. Failures answer 422 Invalid.
    */
   validate?: (object: unknown) => string[];
+  /**
+   * Runs the predictor of every InferenceService with a custom container (the modelport serving image) as a
+   * real pod: the image from `pods.images`, /mnt/models filled from STORAGE_URI out of `pods.storage`, the
+   * kserve-container probed before Ready, status.url pointing at it (predictor-pods.ts). Without it the
+   * server is a control plane only: Ready after `readyAfterReads` reads, and status.url serves nothing.
+   */
+  pods?: PredictorPodOptions;
 }
 
 interface Fault {
@@ -46,6 +55,8 @@ export class FakeKubeApiServer {
   readonly requests: { method: string; path: string }[] = [];
   private server: Server | undefined;
   private readonly validate: ((object: unknown) => string[]) | undefined;
+  /** The predictor pods, when the server runs them (`pods` option). */
+  readonly pods: PredictorPods | undefined;
   /** Every 422 answered because of the schema, for an end-of-test assertion. */
   readonly violations: string[] = [];
   private faults: Fault[] = [];
@@ -57,6 +68,10 @@ export class FakeKubeApiServer {
     this.store = new KubeStore(options);
     this.token = options.token ?? 'modelport-test-token';
     this.validate = options.validate;
+    if (options.pods !== undefined) {
+      this.pods = new PredictorPods(options.pods);
+      this.store.attachPods(this.pods);
+    }
   }
 
   /** Fails when any write of the test was refused by the schema check. */
@@ -87,9 +102,11 @@ export class FakeKubeApiServer {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = undefined;
-    if (server === undefined) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    if (server !== undefined) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    await this.pods?.stop();
   }
 
   /** Calls that change state (POST, PUT, PATCH, DELETE on inferenceservices), failed ones included. */
@@ -142,6 +159,12 @@ export class FakeKubeApiServer {
     }
   }
 
+  /** What the controller does after a write: the predictor pods follow the new spec. */
+  private reconciled(object: KubeObject): KubeObject {
+    this.pods?.reconcile(`${object.metadata.namespace}/${object.metadata.name}`, object);
+    return object;
+  }
+
   private injectFault(method: string): void {
     const fault = this.faults.find((f) => f.remaining > 0 && (f.method === undefined || f.method === method));
     if (fault === undefined) return;
@@ -175,7 +198,7 @@ export class FakeKubeApiServer {
       }
       if (method === 'POST' && namespace !== undefined) {
         const object = parseObject(body);
-        return [201, this.store.create(namespace, this.checked(object))];
+        return [201, this.reconciled(this.store.create(namespace, this.checked(object)))];
       }
       throw new KubeError(405, 'MethodNotAllowed', `${method} is not supported on the collection`);
     }
@@ -184,17 +207,23 @@ export class FakeKubeApiServer {
       case 'GET':
         return [200, this.store.get(namespace, name)];
       case 'PUT':
-        return [200, this.store.replace(namespace, name, this.checked(parseObject(body)))];
+        return [200, this.reconciled(this.store.replace(namespace, name, this.checked(parseObject(body))))];
       case 'PATCH': {
         const current = this.store.get(namespace, name);
         const patch: unknown = JSON.parse(body);
         const next = contentType.startsWith('application/json-patch+json')
           ? applyJsonPatch(current, patch)
           : applyMergePatch(current, patch);
-        return [200, this.store.store(`${namespace}/${name}`, current, this.checked(next as KubeObject))];
+        return [
+          200,
+          this.reconciled(
+            this.store.store(`${namespace}/${name}`, current, this.checked(next as KubeObject)),
+          ),
+        ];
       }
       case 'DELETE':
         this.store.delete(namespace, name);
+        this.pods?.remove(`${namespace}/${name}`);
         return [
           200,
           {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { PodState } from './predictor-pods.js';
 
 /** A stored custom object: the fake API server keeps plain JSON, like etcd does. */
 export type KubeObject = Record<string, unknown> & {
@@ -46,8 +47,17 @@ export class KubeStore {
   private readonly tracks = new Map<string, ReadinessTrack>();
   private readonly overrides = new Map<string, ReadinessOverride>();
   private resourceVersion = 1000;
+  private pods: { stateOf(key: string, generation: number): PodState | undefined } | undefined;
 
   constructor(private readonly options: StoreOptions = {}) {}
+
+  /**
+   * Readiness from predictor pods that really run (custom containers, see predictor-pods.ts) instead of the
+   * read count: Ready once the pod of the current generation passed its probe, Ready=False when it failed.
+   */
+  attachPods(pods: { stateOf(key: string, generation: number): PodState | undefined }): void {
+    this.pods = pods;
+  }
 
   /** Makes `namespace/name` never become Ready, or become Ready=False (applies to later creates too). */
   setReadiness(namespace: string, name: string, override: ReadinessOverride | undefined): void {
@@ -168,9 +178,15 @@ export class KubeStore {
       };
       return;
     }
-    if (track.reads < (this.options.readyAfterReads ?? 2)) return;
     const { name, namespace } = o.metadata;
-    o.status = readyStatus(o, track.generation, this.options.urlFor?.(name, namespace));
+    const pod = this.pods?.stateOf(key, track.generation);
+    if (pod?.phase === 'pending') return;
+    if (pod?.phase === 'failed') {
+      o.status = failedStatus(o, track.generation, pod);
+      return;
+    }
+    if (pod === undefined && track.reads < (this.options.readyAfterReads ?? 2)) return;
+    o.status = readyStatus(o, track.generation, this.options.urlFor?.(name, namespace) ?? pod?.url);
     track.settled = true;
   }
 }
@@ -214,6 +230,33 @@ function readyStatus(o: KubeObject, generation: number, url: string | undefined)
     modelStatus: {
       transitionStatus: 'UpToDate',
       states: { activeModelState: 'Loaded', targetModelState: 'Loaded' },
+    },
+  };
+}
+
+/**
+ * A revision whose pod failed: Ready=False with the reason (Knative's RevisionFailed, the kubelet's
+ * ImagePullBackOff, the progress deadline), and KServe's model status for a container or storage-initializer
+ * failure (PropagateModelStatus: FailedToLoad, lastFailureInfo.reason ModelLoadFailed with the exit code).
+ */
+function failedStatus(
+  o: KubeObject,
+  generation: number,
+  pod: Extract<PodState, { phase: 'failed' }>,
+): Record<string, unknown> {
+  return {
+    ...o.status,
+    observedGeneration: generation,
+    conditions: [
+      condition('PredictorReady', 'False', pod.reason, pod.message),
+      condition('Ready', 'False', pod.reason, pod.message),
+    ],
+    modelStatus: {
+      transitionStatus: 'BlockedByFailedLoad',
+      states: { targetModelState: 'FailedToLoad' },
+      ...(pod.exitCode === undefined
+        ? {}
+        : { lastFailureInfo: { reason: 'ModelLoadFailed', message: pod.message, exitCode: pod.exitCode } }),
     },
   };
 }
