@@ -270,4 +270,39 @@ describe('run batch with S3 (AWS emulator, real SDK)', () => {
     const second = await job([], env);
     expect(second).toMatchObject({ code: 0, files: 2, skipped: 2, records: 4, failed: 1 });
   });
+
+  it('takes a model prefix (S3Prefix, with or without the trailing /) and one input object', async () => {
+    await aws.s3.putFile('jobs', 'models/prefix-model/iris.onnx', IRIS);
+    await aws.s3.putBuffer(
+      'jobs',
+      'models/prefix-model/signature.json',
+      JSON.stringify({
+        inputs: [{ name: 'input', dtype: 'float32', shape: [-1, 4] }],
+        outputs: [{ name: 'label', dtype: 'int64', shape: [-1] }],
+      }),
+    );
+    await aws.s3.putBuffer('jobs', 'single/rows.jsonl', `${ROWS[2]}\n`);
+    const result = await job([], {
+      MODELPORT_MODEL: 's3://jobs/models/prefix-model',
+      MODELPORT_BATCH_INPUT: 's3://jobs/single/rows.jsonl',
+      MODELPORT_BATCH_OUTPUT: 's3://jobs/single-out/',
+      AWS_DEFAULT_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL: aws.url,
+    });
+    expect(result).toMatchObject({ code: 0, files: 1, records: 1 });
+    const out = aws.s3.get('jobs', 'single-out/rows.jsonl.out');
+    expect(await readFile(out?.path ?? '', 'utf8')).toBe('1\n');
+  });
+
+  it('fails with the reason when the model object is missing', async () => {
+    await expect(
+      job([], {
+        MODELPORT_MODEL: 's3://jobs/models/nope.onnx',
+        MODELPORT_BATCH_INPUT: 's3://jobs/in/',
+        MODELPORT_BATCH_OUTPUT: 's3://jobs/out-nope/',
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_S3: aws.url,
+      }),
+    ).rejects.toThrow(/s3:\/\/jobs\/models\/nope\.onnx: no such object, and no objects under it/);
+  });
 });
