@@ -21,8 +21,10 @@ Options:
 
 Environment (Vertex AI custom containers): AIP_HTTP_PORT, AIP_HEALTH_ROUTE (default /health),
 AIP_PREDICT_ROUTE (default /predict).
-Prints {"level":"info","msg":"ready","port":N,"url":...} once listening. Exit codes: 0 after a clean
-shutdown, 1 when the server cannot start (bad arguments, model missing or unreadable, port in use).`;
+Listens at once (printing {"msg":"listening",...}) and loads the model meanwhile: readiness routes answer
+503 until it is loaded, then it prints {"level":"info","msg":"ready","port":N,"url":...}. Exit codes: 0
+after a clean shutdown, 1 when the server cannot start (bad arguments, model missing or unreadable, port
+in use).`;
 
 export interface ServeArgs {
   help: boolean;

@@ -95,7 +95,13 @@ describe('modelport-runtime bin', () => {
     started.child.kill('SIGTERM');
     const { code } = await started.exit;
     expect(code).toBe(0);
-    expect(started.lines().map((l) => l['msg'])).toEqual(['ready', 'shutting down', 'draining', 'closed']);
+    expect(started.lines().map((l) => l['msg'])).toEqual([
+      'listening',
+      'ready',
+      'shutting down',
+      'draining',
+      'closed',
+    ]);
   });
 
   it('honours the AIP_* variables of Vertex AI and a declared signature', async () => {
@@ -131,13 +137,13 @@ describe('modelport-runtime bin', () => {
   });
 
   it('exits 1 with a clear message when the model is missing or corrupt', async () => {
-    const missing = await serve(['--model', join(dir, 'nope.onnx')]).exit;
+    const missing = await serve(['--model', join(dir, 'nope.onnx'), '--port', '0']).exit;
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/model file not found: .*nope\.onnx/);
 
     const corrupt = join(dir, 'corrupt.onnx');
     writeFileSync(corrupt, 'not a model');
-    const bad = await serve(['--model', corrupt]).exit;
+    const bad = await serve(['--model', corrupt, '--port', '0']).exit;
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/cannot load ONNX model .*corrupt\.onnx/);
   });

@@ -29,19 +29,26 @@ async function main(): Promise<number> {
     return 1;
   };
 
-  let model: OnnxModel;
+  const opts: LoadOptions = {};
+  if (args.name !== undefined) opts.name = args.name;
   try {
-    const opts: LoadOptions = {};
-    if (args.name !== undefined) opts.name = args.name;
     if (args.signature !== undefined) opts.signature = await readSignature(args.signature);
-    model = await OnnxModel.load(args.model, opts);
   } catch (error) {
     return startupFailed(error);
   }
+  // Listen first, load meanwhile: platforms probe the port (Vertex AI restarts a container that has not
+  // opened it within about 40 s, https://cloud.google.com/vertex-ai/docs/predictions/custom-container-requirements),
+  // and a large model takes longer than that to load. Readiness routes answer 503 until it is loaded.
+  const loading = OnnxModel.load(args.model, opts);
+  const closeModel = () =>
+    loading.then(
+      (model) => model.close(),
+      () => undefined,
+    );
   let server: RunningServer;
   try {
     server = await startServer({
-      model,
+      model: loading,
       host: args.host,
       port: args.port,
       maxPayloadBytes: args.maxPayloadBytes,
@@ -50,12 +57,12 @@ async function main(): Promise<number> {
       vertex: { port: args.port, healthRoute: args.healthRoute, predictRoute: args.predictRoute },
     });
   } catch (error) {
-    await model.close();
+    await closeModel();
     return startupFailed(error);
   }
 
-  return new Promise<number>((resolve) => {
-    let stopping = false;
+  let stopping = false;
+  const exit = new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
         logger.warn('second signal, exiting now', { signal });
@@ -66,7 +73,7 @@ async function main(): Promise<number> {
       logger.info('shutting down', { signal, graceMs: args.graceMs });
       server
         .close(args.graceMs)
-        .then(() => model.close())
+        .then(closeModel)
         .then(
           () => resolve(0),
           (error: unknown) => {
@@ -78,6 +85,14 @@ async function main(): Promise<number> {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
+  try {
+    await server.modelReady;
+  } catch (error) {
+    if (stopping) return exit;
+    await server.close(0);
+    return startupFailed(error);
+  }
+  return exit;
 }
 
 async function readSignature(path: string): Promise<ModelSignature> {

@@ -26,6 +26,7 @@ describe('Router', () => {
       ['/', { route: Route.azureLive }],
       ['/score', { route: Route.azureScore }],
       ['/metrics', { route: Route.metrics }],
+      ['/execution-parameters', { route: Route.executionParameters }],
     ];
     for (const [path, match] of cases) expect(router.match(path), path).toEqual(match);
   });

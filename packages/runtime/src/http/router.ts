@@ -17,7 +17,8 @@ export const Route = {
   azureLive: 12,
   azureScore: 13,
   metrics: 14,
-  unmatched: 15,
+  executionParameters: 15,
+  unmatched: 16,
 } as const;
 export type RouteId = (typeof Route)[keyof typeof Route];
 
@@ -36,6 +37,7 @@ const METHOD: readonly ('GET' | 'POST' | undefined)[] = [
   'POST',
   'GET',
   'POST',
+  'GET',
   'GET',
   undefined,
 ];
@@ -76,6 +78,7 @@ export class Router {
       '/',
       '/score',
       '/metrics',
+      '/execution-parameters',
       'unmatched',
     ];
     // Vertex routes come first: AIP_* may point anywhere, even at a path another protocol uses.
@@ -90,6 +93,7 @@ export class Router {
       ['/', Route.azureLive],
       ['/score', Route.azureScore],
       ['/metrics', Route.metrics],
+      ['/execution-parameters', Route.executionParameters],
     ];
     for (const [path, route] of statics) if (!this.exact.has(path)) this.exact.set(path, { route });
   }
