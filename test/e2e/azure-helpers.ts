@@ -3,7 +3,13 @@
 // NODE_EXTRA_CA_CERTS, a static token instead of DefaultAzureCredential, fast polls).
 import { join } from 'node:path';
 import type { RunningAzurite } from '@modelport/testkit';
-import { AzureEmulator, startAzurite } from '@modelport/testkit';
+import {
+  AZURE_WORKSPACE_REGISTRY,
+  AzureEmulator,
+  ImageRegistry,
+  startAzurite,
+  testServingImage,
+} from '@modelport/testkit';
 import { cliEnv, ROOT } from './helpers.js';
 
 export const AZURE_EXAMPLES = join(ROOT, 'examples/azure');
@@ -14,9 +20,17 @@ export interface AzureCloud {
   stop(): Promise<void>;
 }
 
-export async function startAzureCloud(): Promise<AzureCloud> {
+/** Where the Azure provider looks for the serving image: the workspace's own container registry. */
+export const AZURE_SERVING_IMAGE = `${AZURE_WORKSPACE_REGISTRY}.azurecr.io/modelport-serving:0.1.0`;
+
+/**
+ * azurite and the ARM emulator, whose online deployments run the real serving image (pushed where the
+ * workspace's registry would have it, with its decoy model baked in), with probe times at 5 % of Azure's.
+ */
+export async function startAzureCloud(images?: ImageRegistry): Promise<AzureCloud> {
+  const registry = images ?? new ImageRegistry().push(AZURE_SERVING_IMAGE, await testServingImage());
   const azurite = await startAzurite();
-  const emulator = new AzureEmulator({ storage: azurite });
+  const emulator = new AzureEmulator({ storage: azurite, images: registry, probeScale: 0.05 });
   try {
     await emulator.start();
   } catch (error) {

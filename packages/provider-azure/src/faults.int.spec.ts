@@ -88,7 +88,10 @@ describe('Azure faults (emulated)', { sequential: true }, () => {
     ]);
     const [outcome] = await h.modelport().apply(file);
     expect(outcome?.result.ok).toBe(false);
-    expect(outcome?.result.failed[0]?.error.message).toMatch(/inference server did not start/);
+    // The serving image exits when the mounted model does not load: ResourceNotReady, with its log lines.
+    const message = outcome?.result.failed[0]?.error.message ?? '';
+    expect(message).toMatch(/ResourceNotReady.*User container has crashed or terminated \(exit code 1\)/s);
+    expect(message).toMatch(/model load failed/);
     expect(h.emulator.find('onlineEndpoints', 'broken')).toBeUndefined();
     expect(h.emulator.list('models/versions').filter((m) => m.id.includes('/models/broken/'))).toEqual([]);
   });

@@ -7,7 +7,7 @@ import type {
   PlanAction,
 } from '@modelport/core';
 import { DeploymentState, ModelportError, mapState, resourceKey, specHash } from '@modelport/core';
-import { assetId, environmentResource, modelMountEnv, modelResource } from './assets.js';
+import { assetId, environmentResource, modelResource } from './assets.js';
 import type { ModelSource } from './assets.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { lro, sleep } from './deployment-context.js';
@@ -106,8 +106,10 @@ export function onlineResources(
     model: assetId(s, 'models', model.name),
     environmentId: assetId(s, 'environments', env.name),
     instanceType: instanceTypeOf(spec.compute),
+    // No model path: Azure ML mounts the model version and sets AZUREML_MODEL_DIR to its folder, which the
+    // serving image reads (https://learn.microsoft.com/azure/machine-learning/how-to-deploy-custom-container
+    // "Locating the mounted model"); a path guessed here would break with modelMountPath.
     environmentVariables: {
-      ...modelMountEnv(model.name, source),
       MODELPORT_MAX_PAYLOAD_MB: String(spec.limits?.payloadMB ?? 1.5),
       MODELPORT_TIMEOUT_S: String(spec.limits?.timeoutSeconds ?? 5),
     },

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AccessToken, TokenCredential } from '@azure/core-auth';
 import type { AzureEmulatorOptions, CloudHarness, RunningAzurite } from '@modelport/testkit';
-import { AzureEmulator, cloudHarness, providerModelport, startAzurite } from '@modelport/testkit';
+import {
+  AZURE_WORKSPACE_REGISTRY,
+  AzureEmulator,
+  cloudHarness,
+  ImageRegistry,
+  providerModelport,
+  startAzurite,
+  testServingImage,
+} from '@modelport/testkit';
 import type { AzureClientConfig } from '../client-factory.js';
 import { DefaultAzureClientFactory } from '../client-factory.js';
 import type { AzureProviderOptions } from '../options.js';
@@ -18,6 +26,15 @@ export const EXAMPLES = join(ROOT, 'examples/azure');
 export const SUBSCRIPTION = '00000000-0000-0000-0000-000000000000';
 export const RESOURCE_GROUP = 'modelport-examples';
 export const WORKSPACE = 'modelport-ws';
+/** Where the provider looks for the serving image of an ONNX model: the workspace's own registry. */
+export const SERVING_IMAGE = `${AZURE_WORKSPACE_REGISTRY}.azurecr.io/modelport-serving:0.1.0`;
+/** Probe delays and periods at 5 % of Azure's (10 s + 30 × 10 s becomes 0.5 s + 30 × 0.5 s). */
+export const PROBE_SCALE = 0.05;
+
+/** A registry holding the real serving image (with its decoy model) where the workspace's ACR would have it. */
+export async function servingImages(): Promise<ImageRegistry> {
+  return new ImageRegistry().push(SERVING_IMAGE, await testServingImage());
+}
 
 /** A TokenCredential that hands out a fake token: the SDK's bearer policy runs unchanged. */
 export class FakeCredential implements TokenCredential {
@@ -39,7 +56,12 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const azurite = await startAzurite();
-  const emulator = new AzureEmulator({ storage: azurite, ...options });
+  const emulator = new AzureEmulator({
+    storage: azurite,
+    images: await servingImages(),
+    probeScale: PROBE_SCALE,
+    ...options,
+  });
   try {
     await emulator.start();
   } catch (error) {

@@ -14,8 +14,10 @@ import type { BlobAccount } from './blob-rest.js';
 import { BlobRest } from './blob-rest.js';
 import type { AzureCallInfo, LroStyle } from './faults.js';
 import { AzureFaults } from './faults.js';
+import { InferenceContainers } from './inference-containers.js';
 import { ModelServers } from './model-servers.js';
 import { Scoring } from './scoring.js';
+import { ImageRegistry } from '../shared/containers.js';
 import type { TestCertificate } from './tls.js';
 import { createTestCertificate } from './tls.js';
 
@@ -23,6 +25,8 @@ export const API_VERSION = '2022-10-01';
 /** The datastore every emulated workspace has (Azure ML creates it with the workspace). */
 export const DEFAULT_DATASTORE = 'workspaceblobstore';
 export const DATASTORE_CONTAINER = 'azureml-blobstore-00000000-0000-0000-0000-000000000000';
+/** The container registry every emulated workspace has (`properties.containerRegistry`, `<name>.azurecr.io`). */
+export const WORKSPACE_REGISTRY = 'modelportacr01';
 
 /** VM sizes Azure ML managed online endpoints accept here (a deployment with another one is refused). */
 export const KNOWN_SKUS: ReadonlySet<string> = new Set([
@@ -64,6 +68,16 @@ export interface AzureEmulatorOptions {
   specsDir?: string;
   /** Region workspaces report (default eastus). */
   location?: string;
+  /**
+   * The images the workspace can pull, by reference (ACR and any registry): what an environment version's
+   * `image` names. A deployment whose image is not there fails as Azure fails a pull.
+   */
+  images?: ImageRegistry;
+  /**
+   * Multiplies the deployments' probe delays and periods (default 1: Azure's timing, 10 s + 30 × 10 s with
+   * the default ProbeSettings). Tests pass e.g. 0.05.
+   */
+  probeScale?: number;
 }
 
 /** A stored ARM resource: its id as created, its kind (`onlineEndpoints/deployments`) and its JSON. */
@@ -73,7 +87,14 @@ export interface ArmResource {
   name: string;
   body: Record<string, unknown>;
   /** While a long-running operation runs: when it ends and how. */
-  pending?: { until: number; verb: 'Creating' | 'Updating' | 'Deleting'; failure?: string };
+  pending?: { until: number; verb: 'Creating' | 'Updating' | 'Deleting'; failure?: string; gate?: Gate };
+}
+
+/** Work an operation waits for (a user container becoming ready), and how it ended. */
+interface Gate {
+  done: boolean;
+  failure?: string;
+  promise: Promise<void>;
 }
 
 interface Operation {
@@ -82,6 +103,7 @@ interface Operation {
   verb: 'Creating' | 'Updating' | 'Deleting';
   until: number;
   failure?: string;
+  gate?: Gate;
 }
 
 /** Kinds whose PUT is a long-running operation, with the style the real service answers in. */
@@ -110,7 +132,7 @@ const ML_PATH =
   /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.machinelearningservices\/workspaces\/([^/]+)((?:\/[^/]+)*)$/i;
 const INSIGHTS_PATH =
   /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)\/providers\/microsoft\.insights\/autoscalesettings(?:\/([^/]+))?$/i;
-const ACTIONS = new Set(['listkeys', 'listsecrets', 'gettoken']);
+const ACTIONS = new Set(['listkeys', 'listsecrets', 'gettoken', 'getlogs']);
 
 /**
  * A stateful Azure Resource Manager for Microsoft.MachineLearningServices (workspaces, datastores, models,
@@ -118,8 +140,8 @@ const ACTIONS = new Set(['listkeys', 'listsecrets', 'gettoken']);
  * settings, on 127.0.0.1 over HTTPS with a self-signed certificate, so the real SDK clients run with their
  * stock pipeline and bearer-token policy. Long-running operations use the three ARM styles, provisioning
  * states walk to Succeeded or Failed, every ML PUT is checked against the official ARM schema (a violation
- * is answered 400 and recorded), faults are injected on request, and the scoring URIs run the deployed ONNX
- * model with the modelport runtime.
+ * is answered 400 and recorded), faults are injected on request, and each online deployment runs its
+ * environment's image as its user container (inference-containers.ts), which the scoring URIs forward to.
  */
 export class AzureEmulator {
   readonly faults = new AzureFaults();
@@ -129,6 +151,10 @@ export class AzureEmulator {
   readonly callCounts = new Map<string, number>();
   readonly transitionMs: number;
   readonly location: string;
+  /** The images the workspace can pull (see {@link AzureEmulatorOptions.images}); tests push into it. */
+  readonly images: ImageRegistry;
+  /** Multiplies the deployments' probe delays and periods (see {@link AzureEmulatorOptions.probeScale}). */
+  probeScale: number;
   private readonly operations = new Map<string, Operation>();
   private readonly validator: ArmValidator | undefined;
   private server: Server | undefined;
@@ -138,16 +164,28 @@ export class AzureEmulator {
   private writes = 0;
   private total = 0;
   private readonly models: ModelServers;
+  private readonly containers: InferenceContainers;
   private readonly scoring: Scoring;
   private readonly batch: BatchRunner;
+  private readonly background = new Set<Promise<void>>();
 
   constructor(private readonly options: AzureEmulatorOptions = {}) {
     this.transitionMs = options.transitionMs ?? 40;
     this.location = options.location ?? 'eastus';
+    this.probeScale = options.probeScale ?? 1;
+    this.images = options.images ?? new ImageRegistry();
     const dir = options.specsDir ?? azureSpecsDir();
     this.validator = dir === undefined ? undefined : new ArmValidator(dir);
     this.models = new ModelServers(() => this.blobs(), tmpdir());
-    this.scoring = new Scoring(this, this.models);
+    this.containers = new InferenceContainers({
+      images: this.images,
+      blobs: () => this.blobs(),
+      resource: (id) => this.resources.get(id.toLowerCase()),
+      datastorePath: (uri) => this.datastorePath(uri),
+      workDir: () => this.workDir,
+      probeScale: () => this.probeScale,
+    });
+    this.scoring = new Scoring(this, this.containers);
     this.batch = new BatchRunner(this, this.models, () => this.blobs());
   }
 
@@ -190,6 +228,8 @@ export class AzureEmulator {
 
   async stop(): Promise<void> {
     await this.batch.idle();
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+    await this.containers.stopAll();
     await this.models.stopAll();
     const server = this.server;
     this.server = undefined;
@@ -343,7 +383,7 @@ export class AzureEmulator {
     if (rest.length === 0) return this.workspace(method, workspaceId, decodeURIComponent(ml[3] ?? ''));
     const action = rest[rest.length - 1]?.toLowerCase() ?? '';
     if (method === 'POST' && rest.length % 2 === 1 && ACTIONS.has(action)) {
-      return this.action(action, rest.slice(0, -1), workspaceId);
+      return this.action(action, rest.slice(0, -1), workspaceId, raw);
     }
     const kind = rest.filter((_, i) => i % 2 === 0).join('/');
     if (rest.length % 2 === 1) {
@@ -376,7 +416,7 @@ export class AzureEmulator {
       properties: {
         provisioningState: 'Succeeded',
         discoveryUrl: `${this.baseUrl}/discovery`,
-        containerRegistry: `${id.slice(0, id.toLowerCase().indexOf('/providers/'))}/providers/Microsoft.ContainerRegistry/registries/modelportacr01`,
+        containerRegistry: `${id.slice(0, id.toLowerCase().indexOf('/providers/'))}/providers/Microsoft.ContainerRegistry/registries/${WORKSPACE_REGISTRY}`,
       },
     });
   }
@@ -492,18 +532,20 @@ export class AzureEmulator {
     if (lro === undefined) return json(existing === undefined ? 201 : 200, this.view(resource));
     (stored['properties'] as Record<string, unknown>)['provisioningState'] =
       existing === undefined ? 'Creating' : 'Updating';
-    const failure =
-      this.faults.takeOperationFailure(name) ??
-      (kind === 'onlineEndpoints/deployments' && this.options.storage !== undefined
-        ? await this.scoring.warm(resource)
-        : undefined);
+    const failure = this.faults.takeOperationFailure(name);
+    const gate =
+      failure === undefined && kind === 'onlineEndpoints/deployments' ? this.provision(resource) : undefined;
     const verb = existing === undefined ? 'Creating' : 'Updating';
+    const style = this.faults.lroStyle ?? lro;
+    // A synchronous answer comes once the container is up (or failed).
+    if (style === 'sync' && gate !== undefined) await gate.promise;
     return this.startOperation(
       resource,
       verb,
-      this.faults.lroStyle ?? lro,
-      failure,
+      style,
+      failure ?? gate?.failure,
       existing === undefined ? 201 : 200,
+      gate,
     );
   }
 
@@ -556,6 +598,35 @@ export class AzureEmulator {
     return this.startOperation(resource, 'Deleting', style, undefined, 202);
   }
 
+  /**
+   * Starts the deployment's user container (its image, model mount, environment, probes): the operation
+   * stays in progress until the container is ready, and fails with the reason when it is not.
+   */
+  private provision(resource: ArmResource): Gate {
+    const gate: Gate = { done: false, promise: Promise.resolve() };
+    const work = this.containers
+      .provision(resource)
+      .then(
+        async (result) => {
+          if (!result.ok) gate.failure = result.reason;
+          // Deleted (or replaced) while it was starting: its container goes too.
+          else if (this.resources.get(resource.id.toLowerCase()) !== resource) {
+            await this.containers.stop(resource.id);
+          }
+        },
+        (error: unknown) => {
+          gate.failure = `ResourceNotReady: the user container could not be started: ${(error as Error).message}`;
+        },
+      )
+      .finally(() => {
+        gate.done = true;
+        this.background.delete(work);
+      });
+    gate.promise = work;
+    this.background.add(work);
+    return gate;
+  }
+
   /** Answers a long-running PUT/PATCH/DELETE in one of the three ARM styles. */
   private startOperation(
     resource: ArmResource,
@@ -563,6 +634,7 @@ export class AzureEmulator {
     style: LroStyle,
     failure: string | undefined,
     status: number,
+    gate?: Gate,
   ): ArmReply {
     const props = resource.body['properties'] as Record<string, unknown>;
     if (style === 'sync' && verb !== 'Deleting') {
@@ -571,7 +643,8 @@ export class AzureEmulator {
       return json(status, this.view(resource));
     }
     const until = Date.now() + this.transitionMs;
-    resource.pending = { until, verb, ...(failure === undefined ? {} : { failure }) };
+    const waits = gate === undefined || gate.done ? {} : { gate };
+    resource.pending = { until, verb, ...(failure === undefined ? {} : { failure }), ...waits };
     props['provisioningState'] = verb;
     const op: Operation = {
       id: randomUUID(),
@@ -579,6 +652,7 @@ export class AzureEmulator {
       verb,
       until,
       ...(failure === undefined ? {} : { failure }),
+      ...waits,
     };
     this.operations.set(op.id, op);
     if (style === 'azure-async-operation') {
@@ -596,9 +670,11 @@ export class AzureEmulator {
   private asyncOperationStatus(id: string): ArmReply {
     const op = this.operations.get(id);
     if (op === undefined) throw notFound(`operation ${id}`);
-    if (Date.now() < op.until) return json(200, { id, name: id, status: 'InProgress' });
-    if (op.failure !== undefined) {
-      return json(200, { id, name: id, status: 'Failed', error: failureError(op.failure) });
+    if (Date.now() < op.until || op.gate?.done === false)
+      return json(200, { id, name: id, status: 'InProgress' });
+    const failure = op.failure ?? op.gate?.failure;
+    if (failure !== undefined) {
+      return json(200, { id, name: id, status: 'Failed', error: failureError(failure) });
     }
     return json(200, { id, name: id, status: 'Succeeded' });
   }
@@ -606,14 +682,15 @@ export class AzureEmulator {
   private locationStatus(id: string): ArmReply {
     const op = this.operations.get(id);
     if (op === undefined) throw notFound(`operation ${id}`);
-    if (Date.now() < op.until) {
+    if (Date.now() < op.until || op.gate?.done === false) {
       return json(202, undefined, {
         Location: `${this.baseUrl}/operationResults/${id}`,
         'retry-after-ms': '10',
       });
     }
-    if (op.failure !== undefined) {
-      return json(400, { error: failureError(op.failure) });
+    const failure = op.failure ?? op.gate?.failure;
+    if (failure !== undefined) {
+      return json(400, { error: failureError(failure) });
     }
     if (op.verb === 'Deleting') return json(200);
     const resource = this.resources.get(op.key);
@@ -625,15 +702,16 @@ export class AzureEmulator {
     const now = Date.now();
     for (const [key, resource] of [...this.resources]) {
       const pending = resource.pending;
-      if (pending === undefined || now < pending.until) continue;
+      if (pending === undefined || now < pending.until || pending.gate?.done === false) continue;
       delete resource.pending;
       if (pending.verb === 'Deleting') {
         this.drop(key);
         continue;
       }
+      const failure = pending.failure ?? pending.gate?.failure;
       (resource.body['properties'] as Record<string, unknown>)['provisioningState'] =
-        pending.failure === undefined ? 'Succeeded' : 'Failed';
-      this.afterSettled(resource, pending.failure);
+        failure === undefined ? 'Succeeded' : 'Failed';
+      this.afterSettled(resource, failure);
     }
   }
 
@@ -643,11 +721,16 @@ export class AzureEmulator {
     (resource.body['properties'] as Record<string, unknown>)['provisioningState'] = 'Failed';
   }
 
-  /** Removes a resource and (for endpoints) its deployments. */
+  /** Removes a resource and (for endpoints) its deployments; their user containers are stopped. */
   private drop(key: string): void {
-    this.resources.delete(key);
-    for (const child of [...this.resources.keys()])
-      if (child.startsWith(`${key}/`)) this.resources.delete(child);
+    for (const [id, resource] of [...this.resources]) {
+      if (id !== key && !id.startsWith(`${key}/`)) continue;
+      this.resources.delete(id);
+      if (resource.kind === 'onlineEndpoints/deployments') {
+        const stopping = this.containers.stop(id).finally(() => this.background.delete(stopping));
+        this.background.add(stopping);
+      }
+    }
   }
 
   /**
@@ -776,7 +859,7 @@ export class AzureEmulator {
     }
   }
 
-  private action(action: string, rest: string[], workspaceId: string): ArmReply {
+  private action(action: string, rest: string[], workspaceId: string, raw: Buffer): ArmReply {
     const path = `${workspaceId}/${rest.join('/')}`;
     const kind = rest.filter((_, i) => i % 2 === 0).join('/');
     const name = decodeURIComponent(rest[rest.length - 1] ?? '');
@@ -785,6 +868,12 @@ export class AzureEmulator {
     if (action === 'listkeys' && kind === 'onlineEndpoints') return json(200, props['_keys']);
     if (action === 'gettoken' && kind === 'onlineEndpoints') {
       return json(200, { accessToken: `aml-${key()}`, expiryTimeUtc: Math.floor(Date.now() / 1000) + 3600 });
+    }
+    if (action === 'getlogs' && kind === 'onlineEndpoints/deployments') {
+      // DeploymentLogsRequest {containerType, tail} → DeploymentLogs {content}: the user container's output
+      // (the storage initializer's is not modelled).
+      const tail = Number((parseJson(raw) as { tail?: number }).tail ?? 100);
+      return json(200, { content: this.containers.logTail(resource.id, tail) });
     }
     if (action === 'listsecrets' && kind === 'datastores' && this.options.storage !== undefined) {
       return json(200, { secretsType: 'AccountKey', key: this.options.storage.accountKey });

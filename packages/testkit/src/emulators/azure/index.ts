@@ -4,6 +4,7 @@ export {
   DATASTORE_CONTAINER,
   DEFAULT_DATASTORE,
   KNOWN_SKUS as AZURE_KNOWN_SKUS,
+  WORKSPACE_REGISTRY as AZURE_WORKSPACE_REGISTRY,
 } from './azure-emulator.js';
 export type { ArmResource, AzureEmulatorOptions } from './azure-emulator.js';
 export { AzureFaults } from './faults.js';
@@ -14,6 +15,9 @@ export { startAzurite, AZURITE_ACCOUNT, AZURITE_KEY } from './azurite.js';
 export type { RunningAzurite } from './azurite.js';
 export { BlobRest } from './blob-rest.js';
 export type { BlobAccount } from './blob-rest.js';
-export { SCORING_LIMIT_BYTES } from './scoring.js';
+export {
+  MODEL_MOUNT_ROOT as AZURE_MODEL_MOUNT_ROOT,
+  PROBE_DEFAULTS as AZURE_PROBE_DEFAULTS,
+} from './inference-containers.js';
 export { createTestCertificate } from './tls.js';
 export type { TestCertificate } from './tls.js';

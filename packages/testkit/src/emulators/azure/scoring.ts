@@ -2,18 +2,19 @@ import type { IncomingMessage } from 'node:http';
 import type { ArmReply } from './arm-http.js';
 import { ArmError, isoDurationMs } from './arm-http.js';
 import type { ArmResource, AzureEmulator } from './azure-emulator.js';
-import type { ModelServers } from './model-servers.js';
+import type { InferenceContainers } from './inference-containers.js';
 import { postToModel } from '../shared/model-servers.js';
-
-/** Managed online endpoints refuse bodies over this (the limit modelport declares). */
-export const SCORING_LIMIT_BYTES = 1.5 * 1024 * 1024;
 
 /**
  * The data plane of managed online endpoints: `POST <scoringUri>` with a key (or an AML token) as bearer,
- * routed by the endpoint's traffic map (or the `azureml-model-deployment` header) and answered by the
- * deployment's model server (api-version 2022-10-01 has no mirror traffic). As Azure documents: a non-200 answer of the
- * model container comes back as 424, a request over the deployment's requestTimeout as 408, and more
- * requests than the instances take at once as 429.
+ * routed by the endpoint's traffic map (or the `azureml-model-deployment` header) and forwarded to the
+ * deployment's user container on its inferenceConfig scoringRoute (api-version 2022-10-01 has no mirror
+ * traffic). As Azure documents (https://learn.microsoft.com/azure/machine-learning/how-to-troubleshoot-online-endpoints#http-status-codes):
+ * a non-200 answer of the user container comes back as 424, a request over the deployment's requestTimeout
+ * as 408, more requests than the instances take at once as 429, and a container that does not answer as
+ * 502. No per-request size limit is enforced: Azure documents none for managed online endpoints
+ * (https://learn.microsoft.com/azure/machine-learning/how-to-manage-quotas, only 5 MBps bandwidth per
+ * endpoint); the container's own limit applies.
  */
 export class Scoring {
   /** Requests each deployment answered. */
@@ -22,7 +23,7 @@ export class Scoring {
 
   constructor(
     private readonly emulator: AzureEmulator,
-    private readonly servers: ModelServers,
+    private readonly containers: InferenceContainers,
   ) {}
 
   async score(path: string, body: Buffer, req: IncomingMessage): Promise<ArmReply> {
@@ -37,13 +38,6 @@ export class Scoring {
     if (auth === '' || (auth !== keys.primaryKey && auth !== keys.secondaryKey && !auth.startsWith('aml-'))) {
       throw new ArmError(401, 'Unauthorized', 'Authentication failed: a valid key or token is required.');
     }
-    if (body.length > SCORING_LIMIT_BYTES) {
-      throw new ArmError(
-        413,
-        'PayloadTooLarge',
-        `The request body of ${body.length} bytes is above the ${SCORING_LIMIT_BYTES} byte limit.`,
-      );
-    }
     const chosen = String(req.headers['azureml-model-deployment'] ?? '') || pick(props['traffic']);
     if (chosen === undefined) {
       throw new ArmError(
@@ -57,17 +51,22 @@ export class Scoring {
       throw new ArmError(404, 'NotFound', `Deployment ${chosen} not found on endpoint ${endpointName}.`);
     }
     const contentType = String(req.headers['content-type'] ?? 'application/json');
-    const answer = await this.forward(deployment, body, contentType);
+    const accept = req.headers.accept;
+    const answer = await this.forward(deployment, body, {
+      'content-type': contentType,
+      ...(accept === undefined ? {} : { accept }),
+    });
     return { status: answer.status, headers: { 'azureml-model-deployment': deployment.name }, raw: answer };
   }
 
   private async forward(
     deployment: ArmResource,
     body: Buffer,
-    contentType: string,
+    headers: Record<string, string>,
   ): Promise<{ status: number; body: Buffer; contentType: string }> {
     const props = deployment.body['properties'] as Record<string, unknown>;
-    if (props['provisioningState'] !== 'Succeeded') {
+    const container = this.containers.get(deployment.id);
+    if (props['provisioningState'] !== 'Succeeded' || container === undefined) {
       throw new ArmError(
         424,
         'ModelNotReady',
@@ -79,20 +78,18 @@ export class Scoring {
     const perInstance = Number(settings['maxConcurrentRequestsPerInstance'] ?? 1);
     const running = this.inFlight.get(deployment.name) ?? 0;
     // Each instance takes its concurrency and queues as many again (maxQueueWait is not modelled).
+    // [guess] the factor 8; the audit (item 7) reads Azure as 2 × maxConcurrentRequestsPerInstance × instances.
     if (running >= capacity * perInstance * 8) {
       throw new ArmError(429, 'TooManyRequests', 'Too many pending requests: the deployment is at capacity.');
     }
     const timeoutMs = isoDurationMs(settings['requestTimeout'] as string | undefined, 5000);
+    const url = this.containers.url(container, container.scoring);
     this.inFlight.set(deployment.name, running + 1);
     try {
-      const server = await this.serverOf(deployment);
-      const route = this.scoringRoute(props);
-      const reply = await postToModel(
-        `${server.url}${route}`,
-        body,
-        { 'content-type': contentType },
-        'application/json',
-        {
+      let reply;
+      try {
+        if (url === undefined) throw new Error('no port');
+        reply = await postToModel(url, body, headers, 'application/json', {
           ms: timeoutMs,
           error: () =>
             new ArmError(
@@ -100,8 +97,15 @@ export class Scoring {
               'RequestTimeout',
               `Request timed out after ${timeoutMs} ms (the deployment's requestTimeout).`,
             ),
-        },
-      );
+        });
+      } catch (error) {
+        if (error instanceof ArmError) throw error;
+        throw new ArmError(
+          502,
+          'BadGateway',
+          `The user container did not answer on its scoring route ${container.scoring.path} (port ${container.scoring.port}): ${(error as Error).message}`,
+        );
+      }
       this.served.set(deployment.name, (this.served.get(deployment.name) ?? 0) + 1);
       if (reply.status !== 200) {
         return {
@@ -119,52 +123,6 @@ export class Scoring {
     } finally {
       this.inFlight.set(deployment.name, (this.inFlight.get(deployment.name) ?? 1) - 1);
     }
-  }
-
-  /**
-   * What provisioning does before a deployment is Succeeded: the inference server starts with the model.
-   * Resolves to the reason it could not (a model that is not in the datastore or does not load).
-   */
-  async warm(deployment: ArmResource): Promise<string | undefined> {
-    try {
-      await this.serverOf(deployment);
-      return undefined;
-    } catch (error) {
-      return `ResourceNotReady: the inference server did not start: ${(error as Error).message}`;
-    }
-  }
-
-  private async serverOf(deployment: ArmResource) {
-    const props = deployment.body['properties'] as Record<string, unknown>;
-    const modelId = (props['model'] as string | undefined) ?? '';
-    const model = this.emulator.resources.get(modelId.toLowerCase());
-    const uri = String(
-      (model?.body['properties'] as Record<string, unknown> | undefined)?.['modelUri'] ?? '',
-    );
-    const location = this.emulator.datastorePath(uri);
-    if (location === undefined) {
-      throw new ArmError(
-        424,
-        'ModelError',
-        `the emulator serves only models in the workspace datastore (got ${uri || 'none'})`,
-      );
-    }
-    try {
-      return await this.servers.server(
-        location,
-        (props['environmentVariables'] ?? {}) as Record<string, string>,
-      );
-    } catch (error) {
-      throw new ArmError(424, 'ModelError', `The model could not be loaded: ${(error as Error).message}`);
-    }
-  }
-
-  private scoringRoute(props: Record<string, unknown>): string {
-    const envId = String(props['environmentId'] ?? '');
-    const env = this.emulator.resources.get(envId.toLowerCase());
-    const config = (env?.body['properties'] as Record<string, unknown> | undefined)?.['inferenceConfig'] as
-      { scoringRoute?: { path?: string } } | undefined;
-    return config?.scoringRoute?.path ?? '/score';
   }
 }
 
