@@ -100,7 +100,9 @@ export function migrateOutFlag(argv: readonly string[]): string[] {
   return argv.map((token, j) => {
     if (j <= i) return token;
     if (token === '-o') return '--out';
-    return token.startsWith('-o=') ? `--out=${token.slice(3)}` : token;
+    if (token.startsWith('-o=')) return `--out=${token.slice(3)}`;
+    // `-ofile`: commander's attached short value.
+    return token.startsWith('-o') && !token.startsWith('--') ? `--out=${token.slice(2)}` : token;
   });
 }
 

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import type { ActionWrapper } from '../main.js';
 import { renderParityHtml } from '../output/parity-html.js';
 import { renderTable } from '../output/table.js';
-import { writeFileAtomic } from '../output/write-file.js';
+import { checkOutputTarget, writeOutputFile } from '../output/write-file.js';
 
 /** Exit code of a parity check that ran and failed (mismatched answers or errors). */
 export const PARITY_FAILED = 11;
@@ -108,6 +108,9 @@ export async function compareAndReport(
   payloads: readonly Payload[],
   outputs: CompareOutputs,
 ): Promise<ParityResult> {
+  // Refused before any request is sent: a FIFO, a folder or a link is never replaced.
+  await checkOutputTarget(outputs.report, { option: '--report' });
+  await checkOutputTarget(outputs.summary, { option: '--summary' });
   const api = ctx.modelport();
   const progress = process.stderr.isTTY === true && !ctx.json;
   const result = await api.compare(a, b, payloads, {
@@ -117,8 +120,8 @@ export async function compareAndReport(
     ...(progress ? { onProgress: (done, total) => process.stderr.write(`\rcompared ${done}/${total}`) } : {}),
   });
   if (progress) process.stderr.write('\n');
-  await writeFileAtomic(outputs.report, renderParityHtml(result));
-  await writeFileAtomic(outputs.summary, `${JSON.stringify(result, null, 2)}\n`);
+  await writeOutputFile(outputs.report, renderParityHtml(result), { option: '--report' });
+  await writeOutputFile(outputs.summary, `${JSON.stringify(result, null, 2)}\n`, { option: '--summary' });
   if (ctx.json) {
     ctx.printJson({
       ok: result.pass,

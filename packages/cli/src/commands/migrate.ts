@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import type { ActionWrapper } from '../main.js';
 import { renderMigration } from '../output/render-migration.js';
 import { approvePlans } from './approve-plans.js';
-import { writeFileAtomic } from '../output/write-file.js';
+import { checkOutputTarget, writeOutputFile } from '../output/write-file.js';
 import { compareAndReport, PARITY_FAILED, readPayloads, tolerance } from './compare.js';
 
 interface MigrateFlags {
@@ -35,7 +35,10 @@ export function registerMigrate(program: Command, action: ActionWrapper): void {
     .argument('<manifest>', 'manifest file to translate')
     .requiredOption('--to <provider>', 'target provider (aws, azure, gcp, local, kserve, or a plugin id)')
     .option('--region <region>', 'target region (default: the same place as the source region)')
-    .option('-o, --out <file>', 'write the translated manifest here (default: stdout)')
+    .option(
+      '-o, --out <file>',
+      'write the translated manifest to this file (- or default: stdout; the format is --output)',
+    )
     .option(
       '--set <path=value>',
       'set a field of every document, e.g. spec.extensions.gcp.project=p (repeatable)',
@@ -70,6 +73,24 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** The words `--output` takes: after migrate, `-o json` is almost always meant as the format. */
+const FORMAT_WORDS = new Set(['json', 'yaml', 'text']);
+
+/**
+ * `migrate -o json` would write a file named `json`: refused, since everywhere else `-o json` is the
+ * output format. A path that says it is one (`-o ./json`) is taken as given.
+ */
+function checkOutFlag(out: string | undefined): void {
+  if (out === undefined || !FORMAT_WORDS.has(out)) return;
+  throw new ModelportError(
+    'invalidInput',
+    `migrate -o ${out}: after migrate, -o (--out) is the output file, so this would write a file named "${out}"`,
+    {
+      hint: `for ${out === 'text' ? 'text' : out.toUpperCase()} output use --output ${out}; for a file named ${out}, write -o ./${out}`,
+    },
+  );
+}
+
 function parseSets(values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const raw of values) {
@@ -97,32 +118,37 @@ async function runMigrate(ctx: CliContext, manifest: string, flags: MigrateFlags
       `--on-fail ${flags.onFail}: expected remove-target or keep-target`,
     );
   }
-  if (flags.apply === true && (flags.out === undefined || flags.payloads === undefined)) {
+  checkOutFlag(flags.out);
+  // `-o -`: the manifest goes to stdout, as without -o.
+  const out = flags.out === '-' ? undefined : flags.out;
+  if (flags.apply === true && (out === undefined || flags.payloads === undefined)) {
     throw new ModelportError('invalidInput', '--apply needs --out (the target manifest) and --payloads', {
       hint: 'e.g. modelport migrate app.yaml --to gcp -o app.gcp.yaml --apply --payloads payloads.jsonl',
     });
   }
+  // A target that cannot be written is refused before anything is translated (or deployed).
+  if (out !== undefined) await checkOutputTarget(out, { option: '-o' });
   const api = ctx.modelport();
   const { text, report } = await api.migrate(manifest, {
     to: flags.to,
     ...(flags.region === undefined ? {} : { region: flags.region }),
-    ...(flags.out === undefined ? {} : { outFile: flags.out }),
+    ...(out === undefined ? {} : { outFile: out }),
     set: parseSets(flags.set),
   });
   const strict = flags.strict === true ? strictFailures(report) : [];
-  if (flags.out !== undefined) await writeFileAtomic(flags.out, text);
+  if (out !== undefined) await writeOutputFile(out, text, { option: '-o' });
 
   if (flags.apply !== true) {
     if (ctx.json) {
       ctx.printJson({
         ok: strict.length === 0,
-        ...(flags.out === undefined ? { manifest: text } : { out: flags.out }),
+        ...(out === undefined ? { manifest: text } : { out }),
         report,
       });
     } else {
-      if (flags.out === undefined) ctx.out(text.trimEnd());
+      if (out === undefined) ctx.out(text.trimEnd());
       ctx.err(renderMigration(report, manifest, ctx.style));
-      if (flags.out !== undefined) ctx.err(ctx.style.green(`wrote ${flags.out}`));
+      if (out !== undefined) ctx.err(ctx.style.green(`wrote ${out}`));
       if (strict.length > 0)
         ctx.err(ctx.style.red(`--strict: ${strict.length} field(s) lossy or unsupported`));
     }
@@ -144,7 +170,7 @@ async function runMigrate(ctx: CliContext, manifest: string, flags: MigrateFlags
       'invalidInput',
       `${report.todos.length} value(s) to fill in before the target can be deployed; nothing deployed`,
       {
-        hint: `fill in ${flags.out} (or pass --set ${report.todos[0]?.path}=<value>)`,
+        hint: `fill in ${out} (or pass --set ${report.todos[0]?.path}=<value>)`,
       },
     );
   }
@@ -159,7 +185,7 @@ async function runMigrate(ctx: CliContext, manifest: string, flags: MigrateFlags
       },
     );
   }
-  return applyMigration(ctx, manifest, flags.out as string, flags, report);
+  return applyMigration(ctx, manifest, out as string, flags, report);
 }
 
 /** Deploys the target, checks parity against the source, then keeps or destroys as asked. */
