@@ -2,14 +2,31 @@
 // built CLI run as a child with the built-in GCP provider pointed at it through its environment (fake
 // token, no metadata server, fast polls).
 import { join } from 'node:path';
-import { VertexEmulator } from '@modelport/testkit';
+import type { VertexEmulatorOptions } from '@modelport/testkit';
+import { ImageRegistry, testServingImage, VertexEmulator } from '@modelport/testkit';
 import { cliEnv, ROOT } from './helpers.js';
 
 export const GCP_EXAMPLES = join(ROOT, 'examples/gcp');
 export const BUCKET = 'modelport-examples-artifacts';
 
-export async function startVertex(): Promise<VertexEmulator> {
-  const emulator = new VertexEmulator({ buckets: [BUCKET] });
+/** Where the GCP provider expects the portable serving image for the examples' project and region. */
+export const SERVING_IMAGE_URI =
+  'us-central1-docker.pkg.dev/modelport-examples/modelport/modelport-serving:0.1.0';
+
+/**
+ * The emulated Vertex AI with the real serving image (the vitest global setup builds it, a decoy model
+ * baked in) pushed where the provider expects it: every model container is that image, started as Vertex
+ * starts a custom container.
+ */
+export async function startVertex(options: VertexEmulatorOptions = {}): Promise<VertexEmulator> {
+  const images = new ImageRegistry().push(SERVING_IMAGE_URI, await testServingImage());
+  const emulator = new VertexEmulator({
+    buckets: [BUCKET],
+    images,
+    // Liveness attempts 1 s apart instead of 10 s: the image opens its port in well under a second.
+    containers: { livenessIntervalMs: 1_000 },
+    ...options,
+  });
   await emulator.start();
   return emulator;
 }

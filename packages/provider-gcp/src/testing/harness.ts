@@ -4,7 +4,13 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CloudHarness, VertexEmulatorOptions } from '@modelport/testkit';
-import { cloudHarness, providerModelport, VertexEmulator } from '@modelport/testkit';
+import {
+  cloudHarness,
+  ImageRegistry,
+  providerModelport,
+  testServingImage,
+  VertexEmulator,
+} from '@modelport/testkit';
 import { DefaultGcpClientFactory } from '../client-factory.js';
 import { DEFAULT_OPTIONS } from '../options.js';
 import type { GcpProviderOptions } from '../options.js';
@@ -20,13 +26,31 @@ export const EXAMPLES = join(ROOT, 'examples/gcp');
 export const BUCKET = 'modelport-examples-artifacts';
 export const PROJECT = 'modelport-examples';
 export const LOCATION = 'us-central1';
+/** Where the provider expects the portable serving image (the project's Artifact Registry). */
+export const SERVING_IMAGE_URI = `${LOCATION}-docker.pkg.dev/${PROJECT}/modelport/modelport-serving:0.1.0`;
+
+/** An Artifact Registry holding the real serving image (built by the vitest global setup) at its usual place. */
+export async function servingRegistry(): Promise<ImageRegistry> {
+  return new ImageRegistry().push(SERVING_IMAGE_URI, await testServingImage());
+}
+
+/**
+ * Model containers in tests: Vertex's liveness probe (4 attempts) 1 s apart instead of 10 s, since the image
+ * opens its port in well under a second; the deployment timeout stays the emulator's.
+ */
+export const TEST_CONTAINER_TIMING = { livenessIntervalMs: 1_000 } as const;
 
 export type Harness = CloudHarness<VertexEmulator, DefaultGcpClientFactory, GcpProviderOptions>;
 
 export async function startHarness(
   options: VertexEmulatorOptions & { provider?: Partial<GcpProviderOptions> } = {},
 ): Promise<Harness> {
-  const emulator = new VertexEmulator({ buckets: [BUCKET], ...options });
+  const emulator = new VertexEmulator({
+    buckets: [BUCKET],
+    images: await servingRegistry(),
+    containers: TEST_CONTAINER_TIMING,
+    ...options,
+  });
   const { address, gcsUrl } = await emulator.start();
   const providerOptions: GcpProviderOptions = {
     ...DEFAULT_OPTIONS,

@@ -8,6 +8,7 @@ import type * as GrpcModule from '@grpc/grpc-js';
 import type * as GaxModule from 'google-gax';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImageRegistry, testServingImage } from '../shared/containers.js';
 import { crc32c } from './gcs-fake.js';
 import { VertexEmulator } from './vertex-emulator.js';
 
@@ -26,7 +27,12 @@ let predictions: InstanceType<typeof aiplatform.v1.PredictionServiceClient>;
 const lro = { longrunning: gax.createBackoffSettings(5, 1, 5, null, null, null, 10_000) };
 
 beforeAll(async () => {
-  emulator = new VertexEmulator({ buckets: ['b1'], operationMs: 20 });
+  emulator = new VertexEmulator({
+    buckets: ['b1'],
+    operationMs: 20,
+    images: new ImageRegistry().push('img', await testServingImage()),
+    containers: { livenessIntervalMs: 1_000 },
+  });
   const { address } = await emulator.start();
   const token = new gax.googleAuthLibrary.OAuth2Client();
   token.setCredentials({ access_token: 'fake' });

@@ -9,8 +9,9 @@ import type protobuf from 'protobufjs';
 import { Timers } from '../aws/timers.js';
 import { GcpFaults } from './faults.js';
 import { GcsFake } from './gcs-fake.js';
-import { ContainerError, ModelServers } from './model-servers.js';
-import type { ContainerSource } from './model-servers.js';
+import { ImageRegistry, type ContainerImage } from '../shared/containers.js';
+import { ContainerError, VertexContainers } from './model-containers.js';
+import type { ModelContainerSource, ServingContainer, VertexContainerTiming } from './model-containers.js';
 import { fromValue, missingRequired, packAny, TO_OBJECT, toValue, V1, vertexRoot } from './protos.js';
 
 export interface VertexEmulatorOptions {
@@ -18,6 +19,13 @@ export interface VertexEmulatorOptions {
   operationMs?: number;
   /** GCS buckets that exist from the start. */
   buckets?: readonly string[];
+  /**
+   * The container registries (Artifact Registry) the emulated Vertex pulls model images from, by reference
+   * (a test pushes the serving image into it); also `emulator.images`.
+   */
+  images?: ImageRegistry;
+  /** Liveness probe, health checks and deployment timeout of model containers (real values by default). */
+  containers?: VertexContainerTiming;
 }
 
 /** A message as plain object (the protos' camelCase field names). */
@@ -93,7 +101,14 @@ export class VertexEmulator {
   private readonly handlers: Record<string, Handler>;
   private grpcServer: grpc.Server | undefined;
   private httpServer: HttpServer | undefined;
-  private servers: ModelServers | undefined;
+  private containers: VertexContainers | undefined;
+  private readonly containerTiming: VertexContainerTiming;
+  /** The image each Model ingested at UploadModel, by model name. */
+  private readonly ingested = new Map<string, ContainerImage>();
+  /** The running container of each deployed model, by DeployedModel.id. */
+  readonly serving = new Map<string, ServingContainer>();
+  /** The images model containers are pulled from (Artifact Registry). */
+  readonly images: ImageRegistry;
   private workDir: string | undefined;
   private nextId = 1000;
   /** host:port of the gRPC server. */
@@ -104,6 +119,8 @@ export class VertexEmulator {
   constructor(options: VertexEmulatorOptions = {}) {
     this.timers = new Timers(options.operationMs ?? 30);
     this.gcs = new GcsFake(options.buckets ?? []);
+    this.images = options.images ?? new ImageRegistry();
+    this.containerTiming = options.containers ?? {};
     this.handlers = {
       'ModelService.UploadModel': (r) => this.uploadModel(r),
       'ModelService.GetModel': (r) => this.getModel(str(r, 'name')),
@@ -130,7 +147,7 @@ export class VertexEmulator {
 
   async start(): Promise<{ address: string; gcsUrl: string }> {
     this.workDir = await mkdtemp(join(tmpdir(), 'modelport-vertex-'));
-    this.servers = new ModelServers(this.gcs, this.workDir);
+    this.containers = new VertexContainers(this.gcs, () => this.gcsUrl, this.workDir, this.containerTiming);
     const server = new grpc.Server({
       'grpc.max_receive_message_length': 64 * MIB,
       'grpc.max_send_message_length': 64 * MIB,
@@ -181,8 +198,14 @@ export class VertexEmulator {
       this.httpServer.closeAllConnections();
       await new Promise<void>((resolve) => this.httpServer?.close(() => resolve()));
     }
-    await this.servers?.stopAll();
+    await this.containers?.stopAll();
+    this.serving.clear();
     if (this.workDir !== undefined) await rm(this.workDir, { recursive: true, force: true });
+  }
+
+  /** Model containers still running (deployed models and batch prediction replicas). */
+  runningContainers(): number {
+    return this.containers?.running() ?? 0;
   }
 
   /** Write calls made to Vertex and GCS (creates, deploys, updates, deletes, uploads). */
@@ -353,7 +376,17 @@ export class VertexEmulator {
         'Model.container_spec.image_uri is required for a custom model.',
       );
     }
+    const imageUri = str(container, 'imageUri');
     return this.operation(parent, 'UploadModel', () => {
+      // The image is ingested here and its reference never used again (ModelContainerSpec.image_uri).
+      const image = this.images.get(imageUri);
+      if (image === undefined) {
+        throw new RpcError(
+          grpc.status.INVALID_ARGUMENT,
+          `Failed to ingest the container image ${imageUri}: it does not exist in the registry, or the Vertex AI Service Agent cannot read it.`,
+        );
+      }
+      this.ingested.set(name, image);
       const now = timestamp();
       this.models.set(name, {
         ...model,
@@ -396,6 +429,7 @@ export class VertexEmulator {
     }
     return this.operation(name.replace(/\/models\/.*$/, ''), 'DeleteModel', () => {
       this.models.delete(name);
+      this.ingested.delete(name);
       return {};
     });
   }
@@ -492,16 +526,21 @@ export class VertexEmulator {
     const split = (request['trafficSplit'] ?? {}) as Record<string, number>;
     if (Object.keys(split).length > 0) checkSplit(split, [...deployedIds(endpoint), '0']);
     return this.operation(endpointName.replace(/\/endpoints\/.*$/, ''), 'DeployModel', async () => {
+      const id = this.newId();
+      const serving = await this.startContainer(model, {
+        deployedModelId: id,
+        endpointId: endpointName.split('/').pop() ?? '',
+        ...placementOf(endpointName, resources),
+      });
+      const stored: Obj = { ...deployed, id, createTime: timestamp(), modelVersionId: '1' };
+      let current: Obj;
       try {
-        await this.servers?.server(containerOf(model));
+        current = this.getEndpoint(endpointName);
       } catch (error) {
-        if (error instanceof ContainerError)
-          throw new RpcError(grpc.status.FAILED_PRECONDITION, error.message);
+        await serving.container.stop(2_000);
         throw error;
       }
-      const id = this.newId();
-      const stored: Obj = { ...deployed, id, createTime: timestamp(), modelVersionId: '1' };
-      const current = this.getEndpoint(endpointName);
+      this.serving.set(id, serving);
       current['deployedModels'] = [...((current['deployedModels'] ?? []) as Obj[]), stored];
       if (Object.keys(split).length > 0) {
         current['trafficSplit'] = Object.fromEntries(
@@ -529,13 +568,16 @@ export class VertexEmulator {
         `DeployedModel ${id} still receives traffic; move its traffic (traffic_split) before undeploying it.`,
       );
     }
-    return this.operation(endpointName.replace(/\/endpoints\/.*$/, ''), 'UndeployModel', () => {
+    return this.operation(endpointName.replace(/\/endpoints\/.*$/, ''), 'UndeployModel', async () => {
       const current = this.getEndpoint(endpointName);
       current['deployedModels'] = ((current['deployedModels'] ?? []) as Obj[]).filter((d) => d['id'] !== id);
       const traffic = { ...((current['trafficSplit'] ?? {}) as Record<string, number>) };
       delete traffic[id];
       current['trafficSplit'] = Object.keys(split).length > 0 ? split : traffic;
       current['updateTime'] = timestamp();
+      const serving = this.serving.get(id);
+      this.serving.delete(id);
+      await serving?.container.stop(2_000);
       return {};
     });
   }
@@ -599,19 +641,34 @@ export class VertexEmulator {
     const model = this.models.get(str(deployed, 'model'));
     if (model === undefined)
       throw new RpcError(grpc.status.FAILED_PRECONDITION, 'The deployed model is gone.');
-    const instances = ((request['instances'] ?? []) as unknown[]).map(fromValue);
-    const parameters = request['parameters'] === undefined ? undefined : fromValue(request['parameters']);
-    const answer = await this.servers?.predict(containerOf(model), instances, parameters);
-    if (answer === undefined || answer.status !== 200) {
-      const detail = typeof answer?.body === 'string' ? answer.body : JSON.stringify(answer?.body);
+    const serving = this.serving.get(String(id));
+    if (serving === undefined || serving.container.exit() !== undefined) {
       throw new RpcError(
-        answer?.status === 400 || answer?.status === 413
-          ? grpc.status.INVALID_ARGUMENT
-          : grpc.status.INTERNAL,
-        `{"error": ${JSON.stringify(detail)}}`,
+        grpc.status.UNAVAILABLE,
+        `The model container of DeployedModel ${String(id)} is not running.`,
       );
     }
-    const predictions = ((answer.body as Obj)['predictions'] ?? []) as unknown[];
+    const instances = ((request['instances'] ?? []) as unknown[]).map(fromValue);
+    const parameters = request['parameters'] === undefined ? undefined : fromValue(request['parameters']);
+    let answer: { status: number; body: unknown };
+    try {
+      answer = await this.containers!.predict(serving, instances, parameters);
+    } catch (error) {
+      throw new RpcError(
+        grpc.status.UNAVAILABLE,
+        `The model container did not answer: ${(error as Error).message}`,
+      );
+    }
+    const predictions = (answer.body as Obj | null)?.['predictions'];
+    if (answer.status < 200 || answer.status > 299 || !Array.isArray(predictions)) {
+      const detail = typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
+      throw new RpcError(
+        answer.status === 400 || answer.status === 413 ? grpc.status.INVALID_ARGUMENT : grpc.status.INTERNAL,
+        answer.status >= 200 && answer.status <= 299
+          ? `Prediction failed: the model container's response has no "predictions" list: ${detail}`
+          : `{"error": ${JSON.stringify(detail)}} (the model container answered HTTP ${answer.status})`,
+      );
+    }
     return {
       predictions: predictions.map(toValue),
       deployedModelId: id,
@@ -671,36 +728,100 @@ export class VertexEmulator {
     return stored;
   }
 
+  /**
+   * Runs a batch prediction job as Vertex does for a custom container: the model's container on each
+   * replica (started and probed as for a deployment), batches of `batchSize` instances POSTed to its
+   * predict route, and in `prediction-<model>-<time>/` one `prediction.results-0000R-of-0000N` file per
+   * replica ({"instance", "prediction"} lines) and one `prediction.errors_stats-…` file. Vertex does not keep
+   * the input order across or within files; the emulator writes each file's lines in reverse, so a reader
+   * that relies on the order fails here.
+   */
   private async runBatchJob(job: Obj, model: Obj): Promise<void> {
     if (job['state'] !== 'JOB_STATE_RUNNING') return;
+    // The job ends once its containers are stopped.
+    let ending: { state: string; extra: Obj } | undefined;
     const finish = (state: string, extra: Obj): void => {
-      Object.assign(job, extra, { state, endTime: timestamp(), updateTime: timestamp() });
+      ending = { state, extra };
+    };
+    const end = (): void => {
+      if (ending === undefined || job['state'] !== 'JOB_STATE_RUNNING') return;
+      Object.assign(job, ending.extra, {
+        state: ending.state,
+        endTime: timestamp(),
+        updateTime: timestamp(),
+      });
     };
     const failure = this.faults.takeJobFailure(str(job, 'displayName'));
-    if (failure !== undefined)
-      return finish('JOB_STATE_FAILED', { error: { code: grpc.status.INTERNAL, message: failure } });
+    if (failure !== undefined) {
+      finish('JOB_STATE_FAILED', { error: { code: grpc.status.INTERNAL, message: failure } });
+      return end();
+    }
+    const started: ServingContainer[] = [];
     try {
       const input = job['inputConfig'] as Obj;
       const format = str(input, 'instancesFormat');
       const instances: unknown[] = [];
+      const unreadable: string[] = [];
       for (const uri of ((input['gcsSource'] as Obj)['uris'] ?? []) as string[]) {
-        for (const object of this.gcsMatches(uri))
-          instances.push(...parseInstances(object.data.toString('utf8'), format));
+        for (const object of this.gcsMatches(uri)) {
+          const parsed = parseInstances(object.data.toString('utf8'), format);
+          instances.push(...parsed.instances);
+          unreadable.push(...parsed.errors.map((e) => `gs://${object.bucket}/${object.name}: ${e}`));
+        }
       }
+      const resources = (job['dedicatedResources'] ?? {}) as Obj;
+      const replicas = Math.max(
+        1,
+        Math.min(
+          Number(resources['startingReplicaCount'] ?? 0) || Number(resources['maxReplicaCount'] ?? 0) || 1,
+          Math.max(1, Math.ceil(instances.length / 1)),
+        ),
+      );
+      const placement = placementOf(str(job, 'name'), resources);
+      const jobId = str(job, 'name').split('/').pop() ?? '';
+      const servings = await Promise.all(
+        Array.from({ length: replicas }, (_, r) =>
+          this.startContainer(model, { deployedModelId: `${jobId}${r}`, ...placement }),
+        ),
+      );
+      started.push(...servings);
       const batchSize = Number(((job['manualBatchTuningParameters'] ?? {}) as Obj)['batchSize'] ?? 0) || 64;
-      const lines: string[] = [];
-      const errors: string[] = [];
-      for (let i = 0; i < instances.length; i += batchSize) {
-        const chunk = instances.slice(i, i + batchSize);
-        const answer = await this.servers?.predict(containerOf(model), chunk);
-        const predictions =
-          answer?.status === 200 ? (((answer.body as Obj)['predictions'] ?? []) as unknown[]) : undefined;
-        chunk.forEach((instance, k) => {
-          if (predictions === undefined)
-            errors.push(JSON.stringify({ instance, status: JSON.stringify(answer?.body) }));
-          else lines.push(JSON.stringify({ instance, prediction: predictions[k] }));
-        });
-      }
+      const results: string[][] = servings.map(() => []);
+      const errors = new Map<string, number>();
+      for (const e of unreadable) errors.set(e, (errors.get(e) ?? 0) + 1);
+      let predicted = 0;
+      let failed = unreadable.length;
+      await Promise.all(
+        servings.map(async (serving, r) => {
+          for (let b = r; b * batchSize < instances.length; b += replicas) {
+            const chunk = instances.slice(b * batchSize, (b + 1) * batchSize);
+            let problem: string | undefined;
+            let predictions: unknown[] | undefined;
+            try {
+              const answer = await this.containers!.predict(serving, chunk);
+              const list = (answer.body as Obj | null)?.['predictions'];
+              if (answer.status < 200 || answer.status > 299)
+                problem = `Post request fails. Cannot get predictions. Error: Non-OK result ${answer.status} (${typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body)}) from server.`;
+              else if (!Array.isArray(list) || list.length !== chunk.length)
+                problem =
+                  'Post request fails. Cannot get predictions. Error: Predictions are not in the response or malformed.';
+              else predictions = list;
+            } catch (error) {
+              problem = `Post request fails. Cannot get predictions. Error: ${(error as Error).message}`;
+            }
+            if (predictions === undefined) {
+              errors.set(problem ?? '', (errors.get(problem ?? '') ?? 0) + chunk.length);
+              failed += chunk.length;
+              continue;
+            }
+            const lines = results[r] as string[];
+            chunk.forEach((instance, k) =>
+              lines.push(JSON.stringify({ instance, prediction: predictions[k] })),
+            );
+            predicted += chunk.length;
+          }
+        }),
+      );
       const destination = str(
         ((job['outputConfig'] as Obj)['gcsDestination'] ?? {}) as Obj,
         'outputUriPrefix',
@@ -710,26 +831,40 @@ export class VertexEmulator {
       const where = /^gs:\/\/([^/]+)\/?(.*)$/.exec(dir);
       if (where === null) throw new Error(`output_uri_prefix ${destination} is not a gs:// location`);
       const [bucket, key] = [where[1] as string, where[2] as string];
+      const of = String(replicas).padStart(5, '0');
+      results.forEach((lines, r) => {
+        const shard = String(r).padStart(5, '0');
+        this.gcs.put(
+          bucket,
+          `${key}/prediction.results-${shard}-of-${of}`,
+          Buffer.from(
+            [...lines]
+              .reverse()
+              .map((l) => `${l}\n`)
+              .join(''),
+          ),
+          'application/octet-stream',
+        );
+      });
       this.gcs.put(
         bucket,
-        `${key}/predictions_00001.jsonl`,
-        Buffer.from(lines.map((l) => `${l}\n`).join('')),
-        'application/jsonl',
+        `${key}/prediction.errors_stats-00000-of-00001`,
+        Buffer.from([...errors].map(([message, count]) => `('${message}', ${count})\n`).join('')),
+        'application/octet-stream',
       );
-      this.gcs.put(
-        bucket,
-        `${key}/errors_00001.jsonl`,
-        Buffer.from(errors.map((l) => `${l}\n`).join('')),
-        'application/jsonl',
-      );
-      finish(lines.length === 0 && errors.length > 0 ? 'JOB_STATE_FAILED' : 'JOB_STATE_SUCCEEDED', {
+      const allFailed = predicted === 0 && failed > 0;
+      finish(allFailed ? 'JOB_STATE_FAILED' : 'JOB_STATE_SUCCEEDED', {
         outputInfo: { gcsOutputDirectory: dir },
-        completionStats: { successfulCount: String(lines.length), failedCount: String(errors.length) },
-        ...(lines.length === 0 && errors.length > 0
+        completionStats: {
+          successfulCount: String(predicted),
+          failedCount: String(failed),
+          incompleteCount: '0',
+        },
+        ...(allFailed
           ? {
               error: {
                 code: grpc.status.INTERNAL,
-                message: 'Every instance failed; see errors_00001.jsonl.',
+                message: `Every instance failed; see ${dir}/prediction.errors_stats-00000-of-00001: ${[...errors.keys()][0] ?? ''}`,
               },
             }
           : {}),
@@ -738,6 +873,28 @@ export class VertexEmulator {
       finish('JOB_STATE_FAILED', {
         error: { code: grpc.status.INTERNAL, message: (error as Error).message },
       });
+    } finally {
+      await Promise.all(started.map((s) => s.container.stop(2_000)));
+      end();
+    }
+  }
+
+  /** Starts a Model's container for a deployment or a batch replica; Vertex's failure as an RpcError. */
+  private async startContainer(
+    model: Obj,
+    placement: Parameters<VertexContainers['start']>[1],
+  ): Promise<ServingContainer> {
+    const image = this.ingested.get(str(model, 'name'));
+    if (image === undefined || this.containers === undefined)
+      throw new RpcError(
+        grpc.status.FAILED_PRECONDITION,
+        `Model ${str(model, 'name')} has no container image.`,
+      );
+    try {
+      return await this.containers.start(containerSourceOf(model, image), placement);
+    } catch (error) {
+      if (error instanceof ContainerError) throw new RpcError(grpc.status.FAILED_PRECONDITION, error.message);
+      throw error;
     }
   }
 
@@ -922,16 +1079,35 @@ function checkResources(resources: Obj): void {
     );
 }
 
-function containerOf(model: Obj): ContainerSource {
+/** What UploadModel stored about the Model's container, with the image it ingested. */
+function containerSourceOf(model: Obj, image: ContainerImage): ModelContainerSource {
   const spec = (model['containerSpec'] ?? {}) as Obj;
-  const env = Object.fromEntries(
-    ((spec['env'] ?? []) as Obj[]).map((e) => [str(e, 'name'), str(e, 'value')]),
-  );
   return {
+    image,
+    imageUri: str(spec, 'imageUri'),
+    command: (spec['command'] ?? []) as string[],
+    args: (spec['args'] ?? []) as string[],
+    env: ((spec['env'] ?? []) as Obj[]).map((e) => ({ name: str(e, 'name'), value: str(e, 'value') })),
+    predictRoute: str(spec, 'predictRoute'),
+    healthRoute: str(spec, 'healthRoute'),
     artifactUri: str(model, 'artifactUri'),
-    predictRoute: str(spec, 'predictRoute') || '/predict',
-    healthRoute: str(spec, 'healthRoute') || '/health',
-    env,
+    modelId: str(model, 'name').split('/').pop() ?? '',
+  };
+}
+
+/** The project and machine a container runs on (from a resource name under projects/{p}/locations/{l}). */
+function placementOf(
+  name: string,
+  resources: Obj,
+): { project: string; machineType: string; acceleratorType?: string } {
+  const spec = (resources['machineSpec'] ?? {}) as Obj;
+  const accelerator = str(spec, 'acceleratorType');
+  return {
+    project: /^projects\/([^/]+)/.exec(name)?.[1] ?? '',
+    machineType: str(spec, 'machineType'),
+    ...(accelerator === '' || accelerator === 'ACCELERATOR_TYPE_UNSPECIFIED'
+      ? {}
+      : { acceleratorType: accelerator }),
   };
 }
 
@@ -945,11 +1121,63 @@ function pickByWeight(split: Record<string, number>): string | undefined {
   return entries.at(-1)?.[0];
 }
 
-function parseInstances(text: string, format: string): unknown[] {
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (format === 'jsonl') return lines.map((l) => JSON.parse(l) as unknown);
-  // CSV: the first row is the header; values are numbers where they parse as numbers.
-  return lines
-    .slice(1)
-    .map((l) => l.split(',').map((c) => (c.trim() !== '' && Number.isFinite(Number(c)) ? Number(c) : c)));
+/**
+ * The instances of a batch input file: one JSON value per JSON Lines line; for CSV, one array per row
+ * after the header row, numbers where a cell is an unquoted number, strings in double quotes (as
+ * get-batch-predictions says). Lines that cannot be read are errors (reported in errors_stats).
+ */
+export function parseInstances(text: string, format: string): { instances: unknown[]; errors: string[] } {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const instances: unknown[] = [];
+  const errors: string[] = [];
+  if (format === 'jsonl') {
+    for (const [i, line] of lines.entries()) {
+      try {
+        instances.push(JSON.parse(line) as unknown);
+      } catch {
+        errors.push(`line ${i + 1} is not JSON`);
+      }
+    }
+    return { instances, errors };
+  }
+  for (const [i, line] of lines.slice(1).entries()) {
+    const row = csvRow(line);
+    if (row === undefined) errors.push(`row ${i + 2} is not valid CSV`);
+    else instances.push(row);
+  }
+  return { instances, errors };
+}
+
+function csvRow(line: string): unknown[] | undefined {
+  const cells: unknown[] = [];
+  let i = 0;
+  for (;;) {
+    if (line[i] === '"') {
+      let value = '';
+      i++;
+      for (;;) {
+        if (i >= line.length) return undefined;
+        if (line[i] === '"') {
+          if (line[i + 1] === '"') {
+            value += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        value += line[i];
+        i++;
+      }
+      cells.push(value);
+    } else {
+      const end = line.indexOf(',', i);
+      const raw = (end === -1 ? line.slice(i) : line.slice(i, end)).trim();
+      cells.push(raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw);
+      i = end === -1 ? line.length : end;
+    }
+    if (i >= line.length) return cells;
+    if (line[i] !== ',') return undefined;
+    i++;
+  }
 }
