@@ -6,9 +6,10 @@ import type { GcpClients } from './client-factory.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { machineOf } from './endpoint-spec.js';
 import { call } from './errors.js';
+import { inInputOrder, readJobInputs, readJobOutput } from './batch-output.js';
 import { encodeLabels } from './labels.js';
 import { parsePredictBody } from './invoke.js';
-import { gsUri, parentOf, parseGsUri } from './settings.js';
+import { gsUri, parentOf } from './settings.js';
 import { observeModels } from './vertex-model.js';
 
 const MIB = 1024 * 1024;
@@ -108,11 +109,21 @@ export function parseAsyncId(id: string): { name: string; project: string; locat
 const STATES: Record<string, AsyncResult['state']> = {
   JOB_STATE_QUEUED: 'queued',
   JOB_STATE_PENDING: 'queued',
+  JOB_STATE_PAUSED: 'queued',
   JOB_STATE_RUNNING: 'running',
+  JOB_STATE_UPDATING: 'running',
+  JOB_STATE_CANCELLING: 'running',
   JOB_STATE_SUCCEEDED: 'succeeded',
+  // Some results may be missing: read, and failed unless every instance has its prediction.
+  JOB_STATE_PARTIALLY_SUCCEEDED: 'succeeded',
 };
 
-/** The job's state; once it succeeded, its predictions as `{"predictions": [...]}` (what predict answers). */
+/**
+ * The job's state; once it finished, its predictions as `{"predictions": [...]}` (what predict answers), in
+ * the order of the request's instances: every `prediction.results-*` file is read and each result is
+ * matched to its instance (Vertex keeps no order). A request with any failed instance is failed, with the
+ * job's error lines, as predict would fail it.
+ */
 export async function readAsyncResult(clients: GcpClients, id: string): Promise<AsyncResult> {
   const { project, location, job } = parseAsyncId(id);
   const name = `projects/${project}/locations/${location}/batchPredictionJobs/${job}`;
@@ -128,19 +139,23 @@ export async function readAsyncResult(clients: GcpClients, id: string): Promise<
       state,
       ...(state === 'failed' ? { error: found.error?.message || String(found.state) } : {}),
     };
-  const { bucket, key } = parseGsUri(found.outputInfo?.gcsOutputDirectory ?? '');
-  const [files] = await call(
-    `list the results of ${name}`,
-    () => clients.storage.bucket(bucket).getFiles({ prefix: `${key}/predictions_` }),
-    true,
+  const output = await readJobOutput(clients, found.outputInfo?.gcsOutputDirectory ?? '');
+  const inputs = await readJobInputs(
+    clients,
+    found.inputConfig?.gcsSource?.uris ?? [],
+    found.inputConfig?.instancesFormat ?? 'jsonl',
   );
-  const predictions: unknown[] = [];
-  for (const file of files.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const [data] = await call(`download gs://${bucket}/${file.name}`, () => file.download(), true);
-    for (const line of data.toString('utf8').split('\n')) {
-      if (line.trim() !== '') predictions.push((JSON.parse(line) as { prediction: unknown }).prediction);
-    }
+  const files = inInputOrder(inputs, output);
+  const failed = files.flatMap((f) => f.failed);
+  if (failed.length > 0) {
+    const total = files.reduce((n, f) => n + f.predictions.length, 0);
+    return {
+      id,
+      state: 'failed',
+      error: `${failed.length} of ${total} instance(s) got no prediction (job ${String(found.state)}): ${failed[0]?.error ?? ''}`,
+    };
   }
+  const predictions = files.flatMap((f) => f.predictions);
   return { id, state, contentType: 'application/json', body: Buffer.from(JSON.stringify({ predictions })) };
 }
 

@@ -28,6 +28,7 @@ import {
   uploadFile,
 } from './artifact.js';
 import type { DeploymentContext } from './deployment-context.js';
+import { inInputOrder, readJobInputs, readJobOutput } from './batch-output.js';
 import { machineSpec } from './deployment.js';
 import type { BatchPredictionJob } from './vertex-types.js';
 import { longRunning, waitUntil } from './deployment-context.js';
@@ -163,7 +164,8 @@ export async function batchDesired(
     );
   }
   warnIgnoredFields(manifest, ['spec', 'batch'], batch, {
-    errorThreshold: 'batch prediction has no error threshold (failed instances go to errors_*.jsonl)',
+    errorThreshold:
+      'batch prediction has no error threshold (failed instances are reported in prediction.errors_stats-* and <file>.errors.jsonl)',
     maxRetries: 'batch prediction has no retry count',
   });
   const artifact = await modelArtifact(manifest, dc.settings);
@@ -286,7 +288,7 @@ export async function batchExecute(dc: DeploymentContext, action: PlanAction): P
         dc.settings.bucket,
         `${parseGsUri(action.name).key}/${file}`,
         ownTags(dc.settings, action.specHash),
-        'application/jsonl',
+        formatOf(manifest) === 'csv' ? 'text/csv' : 'application/jsonl',
       );
     }
     return;
@@ -304,10 +306,11 @@ async function runJob(dc: DeploymentContext, action: PlanAction, manifest: Loade
     resourceLabels(dc.settings, action.specHash),
   );
   const done = await waitJob(dc, job.name ?? '');
-  if (done.state !== 'JOB_STATE_SUCCEEDED') {
+  const state = String(done.state);
+  if (state !== 'JOB_STATE_SUCCEEDED' && state !== 'JOB_STATE_PARTIALLY_SUCCEEDED') {
     throw new ModelportError(
       'unavailable',
-      `batch prediction job ${action.name} ${String(done.state).replace('JOB_STATE_', '').toLowerCase()}: ${done.error?.message ?? 'no reason given'}`,
+      `batch prediction job ${action.name} ${state.replace('JOB_STATE_', '').toLowerCase()}: ${done.error?.message ?? 'no reason given'}`,
       {
         retryable: false,
         hint: "fix the cause and apply again (a new job is started); the job's logs are in Cloud Logging",
@@ -317,17 +320,75 @@ async function runJob(dc: DeploymentContext, action: PlanAction, manifest: Loade
   }
   const stats = done.completionStats;
   const where = done.outputInfo?.gcsOutputDirectory ?? '';
+  const failedCount = Number(stats?.failedCount ?? 0);
   const local = localOutputDir(manifest);
   if (local !== undefined && where !== '') {
-    const files = await download(dc, where, local);
+    const written = await download(dc, where, local);
+    const ordered = await writeInInputOrder(dc, done, where, local);
+    const failed = Math.max(ordered.failed, failedCount);
     dc.ctx.progress(
-      `batch prediction ${action.name}: ${String(stats?.successfulCount ?? 0)} predicted, ${String(stats?.failedCount ?? 0)} failed; ${files.length} file(s) in ${local}`,
+      `batch prediction ${action.name}: ${String(stats?.successfulCount ?? 0)} predicted, ${failed} failed; ${ordered.files.length} result file(s) in input order (<input>.out) and ${written.length} job output file(s) in ${local}`,
     );
+    if (failed > 0) warnFailed(dc, action.name, failed, ordered.firstError ?? '', local);
   } else {
     dc.ctx.progress(
-      `batch prediction ${action.name}: ${String(stats?.successfulCount ?? 0)} predicted; results in ${where}`,
+      `batch prediction ${action.name}: ${String(stats?.successfulCount ?? 0)} predicted, ${failedCount} failed; results in ${where} (prediction.results-*, in no particular order)`,
     );
+    if (failedCount > 0 || state === 'JOB_STATE_PARTIALLY_SUCCEEDED') {
+      const output = await readJobOutput(dc.clients, where);
+      warnFailed(dc, action.name, failedCount, output.errors[0] ?? state, where);
+    }
   }
+}
+
+function warnFailed(dc: DeploymentContext, job: string, failed: number, error: string, where: string): void {
+  dc.ctx.log('warn', `batch prediction ${job}: ${failed} instance(s) failed: ${error}`, {
+    failed,
+    error,
+    errors: where,
+  });
+}
+
+/**
+ * Writes, per input file, `<file>.out` (one prediction per line, in input order, as the local batch runner
+ * writes) and, when some failed, `<file>.errors.jsonl` ({"line", "error"}), from every results file of the
+ * job matched back to the job's input.
+ */
+async function writeInInputOrder(
+  dc: DeploymentContext,
+  job: Job,
+  where: string,
+  localDir: string,
+): Promise<{ files: string[]; failed: number; firstError?: string }> {
+  const output = await readJobOutput(dc.clients, where);
+  const inputs = await readJobInputs(
+    dc.clients,
+    job.inputConfig?.gcsSource?.uris ?? [],
+    job.inputConfig?.instancesFormat ?? 'jsonl',
+  );
+  const files: string[] = [];
+  let failed = 0;
+  let firstError: string | undefined;
+  for (const file of inInputOrder(inputs, output)) {
+    const out = join(localDir, `${file.input.name}.out`);
+    await writeFile(
+      out,
+      file.predictions
+        .filter((p) => p !== undefined)
+        .map((p) => `${JSON.stringify(p)}\n`)
+        .join(''),
+    );
+    files.push(out);
+    if (file.failed.length > 0) {
+      failed += file.failed.length;
+      firstError ??= file.failed[0]?.error;
+      await writeFile(
+        join(localDir, `${file.input.name}.errors.jsonl`),
+        file.failed.map((f) => `${JSON.stringify(f)}\n`).join(''),
+      );
+    }
+  }
+  return { files, failed, ...(firstError === undefined ? {} : { firstError }) };
 }
 
 export async function createJob(
@@ -418,7 +479,7 @@ export async function cancelAndDeleteJob(
   }
 }
 
-/** Downloads a job's output folder into a local folder (predictions_*.jsonl, errors_*.jsonl). */
+/** Downloads a job's output folder into a local folder as it is (prediction.results-*, prediction.errors_stats-*). */
 async function download(dc: DeploymentContext, uri: string, localDir: string): Promise<string[]> {
   const { bucket, prefix, files } = await listFolder(dc, uri);
   const written: string[] = [];

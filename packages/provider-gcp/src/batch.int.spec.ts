@@ -43,19 +43,28 @@ describe('batch prediction', { sequential: true }, () => {
       },
       manualBatchTuningParameters: { batchSize: 64 },
     });
+    // The job's files as Vertex writes them (custom container: prediction.results-*, errors_stats-*), and
+    // the predictions put back in input order, one file per input as the local batch runner writes it.
     expect((await readdir(join(h.dir, 'out'))).sort()).toEqual([
-      'errors_00001.jsonl',
-      'predictions_00001.jsonl',
+      'flowers.jsonl.out',
+      'prediction.errors_stats-00000-of-00001',
+      'prediction.results-00000-of-00002',
+      'prediction.results-00001-of-00002',
     ]);
-    const out = lines(await readFile(join(h.dir, 'out/predictions_00001.jsonl'), 'utf8')) as {
-      instance: unknown;
-      prediction: unknown;
-    }[];
     const instances = lines(await readFile(join(ROOT, 'examples/iris/batch-input/flowers.jsonl'), 'utf8'));
-    expect(out.map((o) => o.instance)).toEqual(instances);
-    expect({ predictions: out.map((o) => o.prediction) }).toEqual(
-      await referencePredictions(IRIS_MODEL, instances),
-    );
+    const raw = lines(
+      (
+        await Promise.all(
+          ['prediction.results-00000-of-00002', 'prediction.results-00001-of-00002'].map((f) =>
+            readFile(join(h.dir, 'out', f), 'utf8'),
+          ),
+        )
+      ).join(''),
+    ) as { instance: unknown }[];
+    // Vertex keeps no order: a reader that took the files as they are would be wrong.
+    expect(raw.map((o) => o.instance)).not.toEqual(instances);
+    const out = lines(await readFile(join(h.dir, 'out/flowers.jsonl.out'), 'utf8'));
+    expect({ predictions: out }).toEqual(await referencePredictions(IRIS_MODEL, instances));
     const [status] = await h.modelport().status(manifest);
     expect(status?.state).toBe('succeeded');
   });
@@ -121,15 +130,47 @@ describe('batch prediction', { sequential: true }, () => {
       instancesFormat: 'csv',
       gcsSource: { uris: [expect.stringMatching(/flowers\.csv$/)] },
     });
-    const out = lines(await readFile(join(h.dir, 'csv-out/predictions_00001.jsonl'), 'utf8')) as {
-      prediction: unknown;
-    }[];
-    expect({ predictions: out.map((o) => o.prediction) }).toEqual(
+    const out = lines(await readFile(join(h.dir, 'csv-out/flowers.csv.out'), 'utf8'));
+    expect({ predictions: out }).toEqual(
       await referencePredictions(IRIS_MODEL, [
         [5.1, 3.5, 1.4, 0.2],
         [6.7, 3.0, 5.2, 2.3],
       ]),
     );
+    await h.modelport().destroy(file);
+  });
+
+  it('instances the model container refused are reported per input line, the others keep their order', async () => {
+    const input = join(h.dir, 'bad-input');
+    await mkdir(input, { recursive: true });
+    const rows = [
+      [5.1, 3.5, 1.4, 0.2],
+      [1, 2],
+      [6.7, 3.0, 5.2, 2.3],
+    ];
+    await writeFile(join(input, 'rows.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const file = await h.manifest('iris-batch.yaml', 'bad.yaml', [
+      [/name: iris-vertex-batch$/m, 'name: iris-bad'],
+      [`input: ${join(ROOT, 'examples/iris/batch-input')}`, `input: ${input}`],
+      ['output: ./vertex-output', `output: ${join(h.dir, 'bad-out')}`],
+      ['miniBatchSize: 64', 'miniBatchSize: 1'],
+    ]);
+    const warnings: string[] = [];
+    const [outcome] = await h
+      .modelport({
+        onEvent: (e) => {
+          if (e.type === 'log' && e.level === 'warn') warnings.push(e.message);
+        },
+      })
+      .apply(file);
+    expect(outcome?.result.ok).toBe(true);
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/iris-bad-.*: 1 instance\(s\) failed: .*Non-OK result 400/),
+    );
+    const out = lines(await readFile(join(h.dir, 'bad-out/rows.jsonl.out'), 'utf8'));
+    expect({ predictions: out }).toEqual(await referencePredictions(IRIS_MODEL, [rows[0], rows[2]]));
+    const errors = lines(await readFile(join(h.dir, 'bad-out/rows.jsonl.errors.jsonl'), 'utf8'));
+    expect(errors).toEqual([{ line: 2, error: expect.stringMatching(/Non-OK result 400/) }]);
     await h.modelport().destroy(file);
   });
 
@@ -175,7 +216,7 @@ describe('async endpoints, emulated by batch prediction', { sequential: true }, 
       .invokeAsync(manifest, { body: payload, contentType: 'application/json' });
     expect(handle.id).toMatch(/^gcp\/iris-async\/modelport-examples~us-central1~\d+$/);
     let result = await h.modelport().asyncResult(handle.id);
-    for (let i = 0; i < 100 && (result.state === 'queued' || result.state === 'running'); i++) {
+    for (let i = 0; i < 300 && (result.state === 'queued' || result.state === 'running'); i++) {
       await new Promise((r) => setTimeout(r, 20));
       result = await h.modelport().asyncResult(handle.id);
     }
@@ -189,5 +230,32 @@ describe('async endpoints, emulated by batch prediction', { sequential: true }, 
     expect(h.emulator.models.size).toBe(0);
     // The request's batch job went with the model.
     expect(h.emulator.batchJobs.size).toBe(0);
+  });
+
+  it('an async request the model container refuses is failed, with the container error', async () => {
+    const manifest = await h.manifest('iris-async.yaml', 'async-bad.yaml');
+    expect((await h.modelport().apply(manifest))[0]?.result.ok).toBe(true);
+    const handle = await h.modelport().invokeAsync(manifest, {
+      body: Buffer.from(
+        JSON.stringify({
+          instances: [
+            [5.1, 3.5, 1.4, 0.2],
+            [1, 2],
+          ],
+        }),
+      ),
+      contentType: 'application/json',
+    });
+    let result = await h.modelport().asyncResult(handle.id);
+    for (let i = 0; i < 300 && (result.state === 'queued' || result.state === 'running'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      result = await h.modelport().asyncResult(handle.id);
+    }
+    expect(result).toMatchObject({
+      state: 'failed',
+      // The batch held both instances: the container refused it, so the job failed as a whole.
+      error: expect.stringMatching(/Non-OK result 400.*expected 4 values/),
+    });
+    await h.modelport().destroy(manifest);
   });
 });

@@ -37,6 +37,11 @@ describe('what an Endpoint becomes on Vertex AI', () => {
     const deployed = (
       await resources([
         [/compute:\n(?: {4}.*\n)+/, 'compute:\n    accelerator: { type: nvidia-t4, count: 1 }\n'],
+        // A GPU image of the user's: validate refuses GPUs for the CPU-only portable serving image.
+        [
+          'format: onnx',
+          'format: onnx\n    image: us-central1-docker.pkg.dev/modelport-examples/serving/onnx-gpu:1',
+        ],
       ])
     ).find((r) => r.type === 'vertex:DeployedModel');
     expect(deployed?.properties).toMatchObject({
