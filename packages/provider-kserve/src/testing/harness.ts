@@ -5,7 +5,12 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Modelport } from '@modelport/core';
-import type { ContainerImage, FakeKubeOptions, ModelportExtra } from '@modelport/testkit';
+import type {
+  ContainerImage,
+  FakeKubeOptions,
+  ModelportExtra,
+  PredictorPodOptions,
+} from '@modelport/testkit';
 import {
   FakeKubeApiServer,
   folderStorage,
@@ -28,7 +33,9 @@ export const IRIS_IMAGES = [
 export const IRIS_URI = 's3://modelport-models/iris/model.onnx';
 export const IRIS_MODEL = join(ROOT, 'examples/iris/model.onnx');
 
-export interface HarnessOptions extends FakeKubeOptions {
+export interface HarnessOptions extends Omit<FakeKubeOptions, 'pods'> {
+  /** With `serving`: the pods' timing (progress deadline, probe interval). */
+  pods?: Partial<PredictorPodOptions>;
   provider?: Partial<KserveProviderOptions>;
   /**
    * Run predictor pods: the real serving image (built by the root vitest setup, decoy model inside) pushed
@@ -61,7 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     await mkdir(dirname(target), { recursive: true });
     await copyFile(file, target);
   };
-  let pods: FakeKubeOptions['pods'];
+  let pods: PredictorPodOptions | undefined;
   if (options.serving !== undefined) {
     const image = await testServingImage();
     const images =
@@ -72,9 +79,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     pods = { images, storage, workDir: join(dir, 'pods'), ...options.pods };
   }
   // Every InferenceService written is checked against the CRD's schema, as a real API server does.
+  const { pods: _timing, ...serverOptions } = options;
   const server = new FakeKubeApiServer({
     validate: crdErrors,
-    ...options,
+    ...serverOptions,
     ...(pods === undefined ? {} : { pods }),
   });
   const { url } = await server.start();
