@@ -123,3 +123,21 @@ export function writeFixedShapeModel(dir: string, file = 'fixed.onnx'): string {
     output: [valueInfo('y', T.FLOAT, [2, 3])],
   });
 }
+
+/** `x` float32 [N,M] → `sum` float32 [N] (the sum of each row): wide rows, tiny predictions. */
+export function writeRowSumModel(dir: string, file = 'row-sum.onnx'): string {
+  return writeModel(join(dir, file), {
+    name: 'row-sum',
+    node: [
+      {
+        opType: 'ReduceSum',
+        input: ['x', 'axes'],
+        output: ['sum'],
+        attribute: [{ name: 'keepdims', type: INT, i: 0 }],
+      },
+    ],
+    initializer: [{ name: 'axes', dataType: T.INT64, dims: [1], int64Data: [1] }],
+    input: [valueInfo('x', T.FLOAT, ['N', 'M'])],
+    output: [valueInfo('sum', T.FLOAT, ['N'])],
+  });
+}
