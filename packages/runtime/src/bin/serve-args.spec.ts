@@ -53,6 +53,21 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs(['--model', 'm', '--port', '0'], env).port).toBe(0);
   });
 
+  it('takes the mini-batch size of a SageMaker Batch Transform job as the default payload limit', () => {
+    const env = { SAGEMAKER_MAX_PAYLOAD_IN_MB: '50' };
+    expect(parseServeArgs(['--model', 'm'], env).maxPayloadBytes).toBe(50 * 1024 * 1024);
+    expect(parseServeArgs(['--model', 'm', '--max-payload-mb', '2'], env).maxPayloadBytes).toBe(
+      2 * 1024 * 1024,
+    );
+    // 0: the job streams arbitrarily large payloads; the default stays.
+    expect(parseServeArgs(['--model', 'm'], { SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }).maxPayloadBytes).toBe(
+      6 * 1024 * 1024,
+    );
+    expect(() => parseServeArgs(['--model', 'm'], { SAGEMAKER_MAX_PAYLOAD_IN_MB: 'lots' })).toThrow(
+      'SAGEMAKER_MAX_PAYLOAD_IN_MB must be a positive number, got "lots"',
+    );
+  });
+
   it('explains what is wrong', () => {
     expect(() => parseServeArgs([], {})).toThrow('--model <path> is required');
     expect(() => parseServeArgs(['--model', 'm', '--port', '70000'], {})).toThrow(

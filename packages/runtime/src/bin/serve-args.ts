@@ -20,7 +20,8 @@ Options:
   -h, --help              show this help
 
 Environment (Vertex AI custom containers): AIP_HTTP_PORT, AIP_HEALTH_ROUTE (default /health),
-AIP_PREDICT_ROUTE (default /predict).
+AIP_PREDICT_ROUTE (default /predict). SageMaker Batch Transform: SAGEMAKER_MAX_PAYLOAD_IN_MB is the
+default of --max-payload-mb.
 Listens at once (printing {"msg":"listening",...}) and loads the model meanwhile: readiness routes answer
 503 until it is loaded, then it prints {"level":"info","msg":"ready","port":N,"url":...}. Exit codes: 0
 after a clean shutdown, 1 when the server cannot start (bad arguments, model missing or unreadable, port
@@ -67,6 +68,20 @@ function route(source: string, raw: string | undefined, fallback: string): strin
   return raw;
 }
 
+/**
+ * --max-payload-mb, else the mini-batch size a SageMaker Batch Transform job will send (it sets
+ * SAGEMAKER_MAX_PAYLOAD_IN_MB when the job sets MaxPayloadInMB,
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-batch-code.html; 0 means unbounded and
+ * is ignored), else 6.
+ */
+function maxPayloadMB(flag: string | undefined, env: NodeJS.ProcessEnv): number {
+  if (flag !== undefined) return positiveNumber('--max-payload-mb', flag, 6);
+  const batch = env['SAGEMAKER_MAX_PAYLOAD_IN_MB'];
+  if (batch !== undefined && batch !== '' && batch !== '0')
+    return positiveNumber('SAGEMAKER_MAX_PAYLOAD_IN_MB', batch, 6);
+  return 6;
+}
+
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeArgs {
   let values;
   try {
@@ -106,9 +121,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): ServeArg
         : env['AIP_HTTP_PORT'] !== undefined && env['AIP_HTTP_PORT'] !== ''
           ? port('AIP_HTTP_PORT', env['AIP_HTTP_PORT'])
           : 8080,
-    maxPayloadBytes: Math.round(
-      positiveNumber('--max-payload-mb', values['max-payload-mb'], 6) * 1024 * 1024,
-    ),
+    maxPayloadBytes: Math.round(maxPayloadMB(values['max-payload-mb'], env) * 1024 * 1024),
     requestTimeoutMs: Math.round(positiveNumber('--timeout-s', values['timeout-s'], 60) * 1000),
     graceMs: Math.round(positiveNumber('--grace-s', values['grace-s'], 30) * 1000),
     logLevel,
