@@ -365,6 +365,74 @@ describe('the amd64 edge bundle', () => {
     }
   });
 
+  it('listens at once while it fetches the model (503 until loaded), and exits 1 when the fetch fails', async () => {
+    // A Cloud Storage that answers only when the test lets it: the image must already listen meanwhile.
+    const modelBytes = await readFile(join(pristine, 'model/model.onnx'));
+    let release!: (ok: boolean) => void;
+    let gate = new Promise<boolean>((resolve) => (release = resolve));
+    const gcs: Server = createServer((request, response) => {
+      void gate.then((ok) => {
+        if (!ok) {
+          response.statusCode = 500;
+          response.end('{"error":"backend error"}');
+        } else if (request.url?.includes('alt=media') === true) {
+          response.end(modelBytes);
+        } else {
+          response.setHeader('content-type', 'application/json');
+          response.end(JSON.stringify({ items: [{ name: 'm/model.onnx' }] }));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => gcs.listen(0, '127.0.0.1', resolve));
+    const address = gcs.address();
+    const gcsUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    const vertexEnv = {
+      PATH: '/usr/bin:/bin',
+      AIP_STORAGE_URI: 'gs://models/m',
+      AIP_HEALTH_ROUTE: '/health',
+      MODELPORT_GCS_ENDPOINT: gcsUrl,
+    };
+    try {
+      const slow = start(
+        join(pristine, 'bin/node'),
+        [join(pristine, 'run.mjs'), '--port', '0', '--queue-port', 'off'],
+        {
+          env: vertexEnv,
+        },
+      );
+      const listening = await waitForLine(slow, 'listening');
+      const url = String(listening['url']);
+      expect((await fetch(`${url}/health`)).status).toBe(503);
+      expect((await fetch(`${url}/ping`)).status).toBe(503);
+      release(true);
+      await waitForLine(slow, 'edge ready');
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await postJson(`${url}/invocations`, payload)).status).toBe(200);
+      await stop(slow);
+      expect((await slow.exited).code).toBe(0);
+
+      gate = new Promise<boolean>((resolve) => (release = resolve));
+      const failing = start(
+        join(pristine, 'bin/node'),
+        [join(pristine, 'run.mjs'), '--port', '0', '--queue-port', 'off'],
+        {
+          env: vertexEnv,
+        },
+      );
+      const failingUrl = String((await waitForLine(failing, 'listening'))['url']);
+      expect((await fetch(`${failingUrl}/health`)).status).toBe(503);
+      release(false);
+      expect((await failing.exited).code).toBe(1);
+      expect(failing.lines().find((l) => l['msg'] === 'model load failed')).toMatchObject({
+        error: expect.stringContaining('HTTP 500') as unknown,
+      });
+      expect(failing.stderr()).toContain('HTTP 500');
+    } finally {
+      release(false);
+      await new Promise((resolve) => gcs.close(resolve));
+    }
+  });
+
   it('refuses to start when one byte of the model is flipped', async () => {
     const dir = await extracted('tampered-model');
     const model = join(dir, 'model/model.onnx');

@@ -8,6 +8,7 @@ import {
   OnnxModel,
   startServer,
   type LoadOptions,
+  type Logger,
   type ModelSignature,
   type RunningServer,
 } from '@modelport/runtime';
@@ -32,9 +33,12 @@ const MIB = 1024 * 1024;
 
 const GRACE_MS = 30_000;
 
-export async function serve(context: ServeContext): Promise<number> {
+/**
+ * Finds the model the platform gives (downloading it when it is remote) and loads it: run while the
+ * server already listens.
+ */
+async function loadModel(context: ServeContext, logger: Logger): Promise<OnnxModel> {
   const { bundleDir, manifest, options } = context;
-  const logger = createJsonLogger({ level: options.logLevel, base: { bundle: manifest.name } });
   const choice = await resolveModel(options, { bundleDir, manifest, env: process.env, loadS3: loadS3Module });
   logger.info('model source', {
     source: choice.source,
@@ -44,13 +48,26 @@ export async function serve(context: ServeContext): Promise<number> {
   });
   const load: LoadOptions = { name: options.name ?? manifest.serve.name };
   if (choice.signature !== undefined) load.signature = choice.signature as ModelSignature;
-  const modelPath = choice.path;
-  const model = await OnnxModel.load(modelPath, load);
+  return OnnxModel.load(choice.path, load);
+}
+
+/**
+ * Serves until SIGTERM/SIGINT. The port opens at once (platform liveness probes: Vertex AI restarts a
+ * container that accepts no connection within about 40 s), readiness routes answer 503 while the model is
+ * found, downloaded and loaded; when that fails the error is thrown (run.mjs exits 1) so the platform
+ * restarts or fails the container.
+ */
+export async function serve(context: ServeContext): Promise<number> {
+  const { bundleDir, manifest, options } = context;
+  const logger = createJsonLogger({ level: options.logLevel, base: { bundle: manifest.name } });
+  let model: OnnxModel | undefined;
+  const loading = loadModel(context, logger).then((loaded) => (model = loaded));
+  loading.catch(() => undefined); // settled below, through the server
   const timeoutSeconds = options.timeoutSeconds ?? manifest.serve.timeoutSeconds ?? 60;
   let server: RunningServer;
   try {
     server = await startServer({
-      model,
+      model: loading,
       host: options.host,
       port: options.port,
       maxPayloadBytes: Math.round((options.maxPayloadMB ?? manifest.serve.maxPayloadMB ?? 6) * MIB),
@@ -59,12 +76,55 @@ export async function serve(context: ServeContext): Promise<number> {
       vertex: { port: options.port, healthRoute: options.healthRoute, predictRoute: options.predictRoute },
     });
   } catch (error) {
-    await model.close();
+    await loading.then((m) => m.close()).catch(() => undefined);
     throw error;
   }
 
   let worker: QueueWorker | undefined;
   let queue: RunningQueueServer | undefined;
+  let resolveExit!: (code: number) => void;
+  const exit = new Promise<number>((resolve) => (resolveExit = resolve));
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn('second signal, exiting now', { signal });
+      resolveExit(1);
+      return;
+    }
+    stopping = true;
+    logger.info('shutting down', { signal });
+    Promise.all([queue?.close(), worker?.stop()])
+      .then(() => server.close(GRACE_MS))
+      // A model still loading is not waited for: the process exits.
+      .then(() => model?.close())
+      .then(
+        () => resolveExit(0),
+        (error: unknown) => {
+          logger.error('shutdown failed', { error });
+          resolveExit(1);
+        },
+      );
+  };
+  // Before the model is loaded: a platform may stop a container that is still downloading.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  const loaded = await Promise.race([
+    server.modelReady.then(
+      () => true,
+      (error: unknown) => error,
+    ),
+    exit.then(() => false),
+  ]);
+  if (loaded === false) return exit;
+  if (loaded !== true) {
+    // The runtime logged "model load failed"; readiness answered 503 with the reason meanwhile.
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
+    await server.close(0);
+    throw loaded instanceof Error ? loaded : new Error(String(loaded));
+  }
+
   if (options.queuePort !== undefined) {
     try {
       const spool = await FileSpool.open(join(options.stateDir ?? join(bundleDir, STATE_DIR), 'spool'));
@@ -83,8 +143,10 @@ export async function serve(context: ServeContext): Promise<number> {
       });
       worker.wake(); // requests accepted before a restart
     } catch (error) {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
       await server.close(0);
-      await model.close();
+      await model?.close();
       throw error;
     }
   }
@@ -98,29 +160,5 @@ export async function serve(context: ServeContext): Promise<number> {
     ...(queue === undefined ? {} : { queuePort: queue.port, queueUrl: queue.url }),
     verified: context.verified,
   });
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn('second signal, exiting now', { signal });
-        resolveExit(1);
-        return;
-      }
-      stopping = true;
-      logger.info('shutting down', { signal });
-      Promise.all([queue?.close(), worker?.stop()])
-        .then(() => server.close(GRACE_MS))
-        .then(() => model.close())
-        .then(
-          () => resolveExit(0),
-          (error: unknown) => {
-            logger.error('shutdown failed', { error });
-            resolveExit(1);
-          },
-        );
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-  });
+  return exit;
 }
