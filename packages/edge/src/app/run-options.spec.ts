@@ -68,6 +68,11 @@ describe('parseRunOptions', () => {
       }),
     ).toMatchObject({ name: 'm', maxPayloadMB: 4, timeoutSeconds: 20 });
     expect(() => parseRunOptions(['--timeout-s', '0'], {})).toThrow(/--timeout-s must be a positive number/);
+    // A SageMaker Batch Transform job says how large its mini-batches are (0: not set).
+    const transform = { MODELPORT_MAX_PAYLOAD_MB: '6', SAGEMAKER_MAX_PAYLOAD_IN_MB: '100' };
+    expect(parseRunOptions([], transform).maxPayloadMB).toBe(100);
+    expect(parseRunOptions([], { ...transform, SAGEMAKER_MAX_PAYLOAD_IN_MB: '0' }).maxPayloadMB).toBe(6);
+    expect(parseRunOptions(['--max-payload-mb', '8'], transform).maxPayloadMB).toBe(8);
   });
 
   it('rejects bad input with a message', () => {

@@ -27,7 +27,9 @@ Options (serve):
   --queue-port <n|off>  port of the async queue (default: MODELPORT_QUEUE_PORT, else port + 1; 0 picks one)
   --state-dir <dir>     where queued requests and results are kept (default: MODELPORT_STATE_DIR, else <bundle>/var)
   --name <name>         model name on the KServe/OIP routes (default: MODELPORT_MODEL_NAME, else the bundle's)
-  --max-payload-mb <n>  largest synchronous request (default: MODELPORT_MAX_PAYLOAD_MB, the manifest's, else 6)
+  --max-payload-mb <n>  largest synchronous request (default: SAGEMAKER_MAX_PAYLOAD_IN_MB, which a SageMaker
+                        Batch Transform job sets to its MaxPayloadInMB (0: unset), MODELPORT_MAX_PAYLOAD_MB,
+                        the manifest's, else 6)
   --timeout-s <n>       per-request timeout (default: MODELPORT_TIMEOUT_S, the manifest's, else 60)
   --queue-max-mb <n>    largest queued request (default 1024)
 
@@ -147,6 +149,18 @@ function count(source: string, raw: string | undefined, min: number): number | u
   return value;
 }
 
+/**
+ * The payload limit: the flag, else what a SageMaker Batch Transform job will send (SAGEMAKER_MAX_PAYLOAD_IN_MB,
+ * https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-batch-code.html; 0 means no limit was set)
+ * since refusing the platform's own mini-batches fails the job, else MODELPORT_MAX_PAYLOAD_MB.
+ */
+function maxPayloadMB(flag: string | undefined, env: NodeJS.ProcessEnv): number | undefined {
+  if (flag !== undefined) return positive('--max-payload-mb', flag);
+  const transform = nonEmpty(env['SAGEMAKER_MAX_PAYLOAD_IN_MB']);
+  if (transform !== undefined && transform !== '0') return positive('SAGEMAKER_MAX_PAYLOAD_IN_MB', transform);
+  return positive('MODELPORT_MAX_PAYLOAD_MB', nonEmpty(env['MODELPORT_MAX_PAYLOAD_MB']));
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
@@ -258,10 +272,7 @@ export function parseRunOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
     azureModelDir: nonEmpty(env['AZUREML_MODEL_DIR']),
     batch,
     name: values.name ?? nonEmpty(env['MODELPORT_MODEL_NAME']),
-    maxPayloadMB: positive(
-      '--max-payload-mb',
-      values['max-payload-mb'] ?? nonEmpty(env['MODELPORT_MAX_PAYLOAD_MB']),
-    ),
+    maxPayloadMB: maxPayloadMB(values['max-payload-mb'], env),
     timeoutSeconds: positive('--timeout-s', values['timeout-s'] ?? nonEmpty(env['MODELPORT_TIMEOUT_S'])),
     queueMaxMB: positive('--queue-max-mb', values['queue-max-mb']) ?? 1024,
     logLevel: logLevel as LogLevel,
