@@ -32,6 +32,8 @@ export * from './hash.js';
 export * from './local-files.js';
 export * from './manifest/diagnostics.js';
 export * from './manifest/loader.js';
+export type { ModelFileOptions } from './manifest/model-file.js';
+export { checkModelFile, localModelPathOf, onnxStructureProblem } from './manifest/model-file.js';
 export { checkSemantics, uriScheme } from './manifest/semantic.js';
 export type { SemanticContext, SemanticIssue } from './manifest/semantic.js';
 export { validateAgainstSchema } from './manifest/schema-validator.js';

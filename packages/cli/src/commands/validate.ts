@@ -12,7 +12,9 @@ export function registerValidate(program: Command, action: ActionWrapper): void 
       action(async (ctx, files: string[]) => {
         const api = ctx.modelport();
         const results: { file: string; result: LoadResult }[] = [];
-        for (const file of files) results.push({ file, result: await api.validate(file) });
+        // The model file too: it exists, and an ONNX file is one (its top-level structure, not the graph).
+        for (const file of files)
+          results.push({ file, result: await api.validate(file, { modelFiles: { content: true } }) });
         const failed = results.some((r) => hasErrors(r.result.diagnostics));
         if (ctx.json) {
           ctx.printJson({

@@ -11,6 +11,7 @@ import type { Diagnostic } from '../manifest/diagnostics.js';
 import { formatDiagnostic, hasErrors } from '../manifest/diagnostics.js';
 import type { LoadResult } from '../manifest/loader.js';
 import { readManifestFile, referencedProviders, validateDocuments } from '../manifest/loader.js';
+import type { ModelFileOptions } from '../manifest/model-file.js';
 import type { LoadedManifest } from '../manifest/types.js';
 import { endpointMode, isBatchJob, isEndpoint } from '../manifest/types.js';
 import type { Plan } from '../plan/model.js';
@@ -47,6 +48,15 @@ export interface SelectOptions {
   name?: string;
 }
 
+export interface ValidateOptions {
+  /**
+   * The check of a local spec.model.uri: by default it must name an existing file or folder; `{ content:
+   * true }` also refuses an ONNX file that cannot be a model (`modelport validate`); false skips it (what
+   * destroy and status need: a deployment can be removed after its model file is gone).
+   */
+  modelFiles?: ModelFileOptions | false;
+}
+
 export interface ApplyOptions extends SelectOptions {
   /** Called with the plans before anything is written; return false to stop (the CLI's confirmation). */
   approve?: (plans: readonly Plan[]) => Promise<boolean>;
@@ -58,6 +68,9 @@ export interface ApplyOutcome {
 }
 
 const MIB = 1024 * 1024;
+
+/** Removing, observing and calling a deployment need no model file on this machine. */
+const NO_MODEL_FILE_CHECK: ValidateOptions = { modelFiles: false };
 
 /**
  * The typed programmatic API; the `modelport` CLI is a thin shell over it. Everything is driven by
@@ -74,17 +87,21 @@ export class Modelport {
     this.signal = options.signal ?? new AbortController().signal;
   }
 
-  /** Parses and validates a manifest file (both layers); never throws for bad input, it reports it. */
-  async validate(file: string): Promise<LoadResult> {
+  /**
+   * Parses and validates a manifest file (both layers, and that a local model file exists); never throws
+   * for bad input, it reports it.
+   */
+  async validate(file: string, options: ValidateOptions = {}): Promise<LoadResult> {
     const read = await readManifestFile(file);
     if ('diagnostics' in read) return { manifests: [], diagnostics: read.diagnostics };
     const installed = new Set(this.registry.ids());
     await this.registry.loadCapabilities(
       referencedProviders(read.documents).filter((id) => installed.has(id)),
     );
+    const modelFiles = options.modelFiles === false ? undefined : (options.modelFiles ?? {});
     return validateDocuments(
       read.documents,
-      { file: read.file, baseDir: dirname(read.file) },
+      { file: read.file, baseDir: dirname(read.file), ...(modelFiles === undefined ? {} : { modelFiles }) },
       {
         installedProviders: this.registry.ids(),
         capabilitiesOf: (id) => this.registry.capabilitiesOf(id),
@@ -140,10 +157,14 @@ export class Modelport {
   }
 
   /** Loads manifests, throwing one invalidInput error that lists every problem. */
-  async load(input: ManifestInput, select: SelectOptions = {}): Promise<LoadedManifest[]> {
+  async load(
+    input: ManifestInput,
+    select: SelectOptions = {},
+    options: ValidateOptions = {},
+  ): Promise<LoadedManifest[]> {
     let manifests: LoadedManifest[];
     if (typeof input === 'string') {
-      const result = await this.validate(input);
+      const result = await this.validate(input, options);
       if (hasErrors(result.diagnostics)) throw invalidManifest(result.diagnostics);
       manifests = result.manifests;
     } else {
@@ -196,12 +217,12 @@ export class Modelport {
   }
 
   async planDestroy(input: ManifestInput, select: SelectOptions = {}): Promise<Plan[]> {
-    const manifests = await this.load(input, select);
+    const manifests = await this.load(input, select, NO_MODEL_FILE_CHECK);
     return Promise.all(manifests.map((m) => this.planOne(m, 'destroy')));
   }
 
   async destroy(input: ManifestInput, options: ApplyOptions = {}): Promise<ApplyOutcome[]> {
-    const manifests = await this.load(input, options);
+    const manifests = await this.load(input, options, NO_MODEL_FILE_CHECK);
     // Tear down in reverse file order: later documents may depend on earlier ones.
     const reversed = [...manifests].reverse();
     const plans = await Promise.all(reversed.map((m) => this.planOne(m, 'destroy')));
@@ -209,7 +230,7 @@ export class Modelport {
   }
 
   async status(input: ManifestInput, select: SelectOptions = {}): Promise<DeploymentStatus[]> {
-    const manifests = await this.load(input, select);
+    const manifests = await this.load(input, select, NO_MODEL_FILE_CHECK);
     return Promise.all(
       manifests.map(async (m) =>
         (await this.providerFor(m)).status(m, this.context(`status ${m.manifest.metadata.name}`)),
@@ -286,7 +307,10 @@ export class Modelport {
   }
 
   private async one(input: ManifestInput, select: SelectOptions, kind: 'Endpoint'): Promise<LoadedManifest> {
-    const manifests = (await this.load(input, select)).filter((m) => m.manifest.kind === kind);
+    // Calling a deployed endpoint needs no model file here.
+    const manifests = (await this.load(input, select, NO_MODEL_FILE_CHECK)).filter(
+      (m) => m.manifest.kind === kind,
+    );
     const [first, second] = manifests;
     if (first === undefined) {
       throw new ModelportError('invalidInput', `the manifest holds no ${kind}`, {

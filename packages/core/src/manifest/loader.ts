@@ -3,6 +3,8 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { specHash } from '../hash.js';
 import { findTodos } from '../migrate/todo.js';
 import type { Diagnostic } from './diagnostics.js';
+import type { ModelFileOptions } from './model-file.js';
+import { checkModelFile } from './model-file.js';
 import { formatPath } from './diagnostics.js';
 import type { ModelportManifest } from './manifest.generated.js';
 import { validateAgainstSchema } from './schema-validator.js';
@@ -13,17 +15,43 @@ import { parseManifestText } from './source.js';
 import type { LoadedManifest } from './types.js';
 import { DEFAULT_PROVIDER } from './types.js';
 
+/** Where documents come from: relative paths in them are resolved against `baseDir`. */
+export interface ManifestOrigin {
+  file: string;
+  baseDir: string;
+  /**
+   * Check that a local spec.model.uri names an existing file or folder (and, with `content`, that an ONNX
+   * file is one). Off unless asked: texts validated in memory may name files that are elsewhere.
+   */
+  modelFiles?: ModelFileOptions;
+}
+
 export interface LoadResult {
   manifests: LoadedManifest[];
   /** Errors and warnings of every document, in file order. */
   diagnostics: Diagnostic[];
 }
 
-/** Reads a YAML or JSON manifest file (one or more documents) and validates every document. */
-export async function loadManifestFile(path: string, ctx: SemanticContext): Promise<LoadResult> {
+/**
+ * Reads a YAML or JSON manifest file (one or more documents) and validates every document; with
+ * `modelFiles`, also that a local model file exists (as `Modelport.validate` does).
+ */
+export async function loadManifestFile(
+  path: string,
+  ctx: SemanticContext,
+  options: { modelFiles?: ModelFileOptions } = {},
+): Promise<LoadResult> {
   const read = await readManifestFile(path);
   if ('diagnostics' in read) return { manifests: [], diagnostics: read.diagnostics };
-  return validateDocuments(read.documents, { file: read.file, baseDir: dirname(read.file) }, ctx);
+  return validateDocuments(
+    read.documents,
+    {
+      file: read.file,
+      baseDir: dirname(read.file),
+      ...(options.modelFiles === undefined ? {} : { modelFiles: options.modelFiles }),
+    },
+    ctx,
+  );
 }
 
 /** Reads and parses a manifest file, or says why it cannot be read. */
@@ -54,11 +82,7 @@ export async function readManifestFile(
   return { file, documents: parseManifestText(file, text) };
 }
 
-export function loadManifestText(
-  text: string,
-  origin: { file: string; baseDir: string },
-  ctx: SemanticContext,
-): LoadResult {
+export function loadManifestText(text: string, origin: ManifestOrigin, ctx: SemanticContext): LoadResult {
   return validateDocuments(parseManifestText(origin.file, text), origin, ctx);
 }
 
@@ -77,7 +101,7 @@ export function referencedProviders(documents: readonly ManifestDocument[]): str
 
 export function validateDocuments(
   documents: readonly ManifestDocument[],
-  origin: { file: string; baseDir: string },
+  origin: ManifestOrigin,
   ctx: SemanticContext,
 ): LoadResult {
   const manifests: LoadedManifest[] = [];
@@ -106,7 +130,7 @@ export function validateDocuments(
 /** Validates one parsed document; returns the manifest only when it has no errors. */
 export function validateDocument(
   document: ManifestDocument,
-  origin: { file: string; baseDir: string },
+  origin: ManifestOrigin,
   ctx: SemanticContext,
 ): { manifest?: LoadedManifest; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
@@ -171,6 +195,23 @@ export function validateDocument(
       column,
       message: issue.message,
       ...(issue.hint === undefined ? {} : { hint: issue.hint }),
+    });
+  }
+  const modelProblem =
+    origin.modelFiles === undefined
+      ? undefined
+      : checkModelFile(manifest.spec.model, origin.baseDir, origin.modelFiles);
+  if (modelProblem !== undefined) {
+    const { line, column } = document.locate(modelProblem.path);
+    diagnostics.push({
+      severity: modelProblem.severity,
+      code: modelProblem.code,
+      file,
+      path: formatPath(modelProblem.path),
+      line,
+      column,
+      message: modelProblem.message,
+      ...(modelProblem.hint === undefined ? {} : { hint: modelProblem.hint }),
     });
   }
   if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
