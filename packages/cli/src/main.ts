@@ -13,6 +13,7 @@ import { registerStatus } from './commands/status.js';
 import { registerValidate } from './commands/validate.js';
 import type { CliContext, GlobalOptions } from './context.js';
 import { createCliContext } from './context.js';
+import { filterSdkWarnings } from './output/warnings.js';
 import { VERSION } from './version.js';
 
 /** Wraps a command body: builds its context, maps errors to exit codes. */
@@ -38,6 +39,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride();
 
   let exitCode = 0;
+  // The AWS SDK's Node-version notice is not for users' terminals (said once with -v).
+  const warnings = filterSdkWarnings((line) => process.stderr.write(`${line}\n`));
   const controller = new AbortController();
   let interrupted = 0;
   const onSigint = (): void => {
@@ -53,6 +56,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     async (...args: unknown[]): Promise<void> => {
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalOptions>();
+      warnings.verbose = globals.verbose;
       const ctx = createCliContext(globals, controller.signal);
       try {
         exitCode = (await fn(ctx, ...(args.slice(0, -1) as A))) ?? 0;
@@ -84,6 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return commanderExit === 0 ? 0 : EXIT_CODES.invalidInput;
   } finally {
     process.off('SIGINT', onSigint);
+    warnings.restore();
   }
   return exitCode;
 }
