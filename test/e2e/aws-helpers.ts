@@ -2,15 +2,25 @@
 // with the AWS provider loaded as a plugin and pointed at the emulator through its environment (static
 // credentials through the SDK's default provider chain, fast polls).
 import { join } from 'node:path';
-import { AwsEmulator } from '@modelport/testkit';
+import { AwsEmulator, servingImageRegistry } from '@modelport/testkit';
 import { cliEnv, ROOT } from './helpers.js';
 
 export const AWS_PROVIDER_DIR = join(ROOT, 'packages/provider-aws');
 export const AWS_EXAMPLES = join(ROOT, 'examples/aws');
 export const BUCKET = 'modelport-artifacts-123456789012';
+/** The serving image reference of the examples (the account's ECR). */
+export const SERVING_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/modelport-serving:0.1.0';
 
+/**
+ * The emulator, with the real serving image (its decoy model baked in) pushed to its ECR under the
+ * examples' reference, as `modelport image push` pushes it: every endpoint, transform and Batch job runs it.
+ */
 export async function startEmulator(): Promise<AwsEmulator> {
-  const emulator = new AwsEmulator({ buckets: [BUCKET] });
+  const emulator = new AwsEmulator({
+    buckets: [BUCKET],
+    images: await servingImageRegistry([SERVING_IMAGE]),
+    healthCheckTimeoutMs: 30_000,
+  });
   await emulator.start();
   return emulator;
 }

@@ -66,6 +66,12 @@ describe('the iris example on emulated SageMaker, against the local provider', (
       'iris-serverless InService',
     ]);
     expect([...emulator.sagemaker.transformJobs.values()].map((j) => j.status)).toEqual(['Completed']);
+    // Each endpoint is served by a container of the real serving image (a host process), not in-process.
+    for (const endpoint of emulator.sagemaker.endpoints.values()) {
+      const serving = emulator.sagemaker.servingContainer(endpoint);
+      expect(serving?.container.pid, endpoint.name).toBeGreaterThan(0);
+      expect(serving?.container.exit(), endpoint.name).toBeUndefined();
+    }
     emulator.assertNoViolations();
   });
 

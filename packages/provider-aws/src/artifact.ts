@@ -24,7 +24,7 @@ import { writeTarGz } from './tar-writer.js';
 export interface ModelData {
   modelDataUrl?: string;
   uncompressedUri?: string;
-  /** File name of the model inside /opt/ml/model, for the serving container. */
+  /** File name of the model inside model.tar.gz or /opt/ml/model. */
   modelFile?: string;
   /** Set when modelport packages and uploads a local model file itself. */
   upload?: { localPath: string; signature?: ModelSignature };
@@ -39,8 +39,12 @@ export async function modelData(manifest: LoadedManifest, settings: AwsSettings)
   const model = manifest.manifest.spec.model;
   if (model.uri === undefined) return {};
   if (uriScheme(model.uri) === 's3') {
-    return model.uri.endsWith('.tar.gz')
-      ? { modelDataUrl: model.uri }
+    // A model.tar.gz is extracted into /opt/ml/model; a prefix (trailing `/`) is an uncompressed S3Prefix
+    // (every object below it lands in /opt/ml/model); any other key is one uncompressed S3Object
+    // (/opt/ml/model/<last key segment>): API_S3ModelDataSource.html.
+    if (/\.(tar\.gz|tgz)$/.test(model.uri)) return { modelDataUrl: model.uri };
+    return model.uri.endsWith('/')
+      ? { uncompressedUri: model.uri }
       : { uncompressedUri: model.uri, modelFile: basename(model.uri) };
   }
   const { fileName, hash, upload } = await localModelUpload(manifest.baseDir, model.uri, model.signature);

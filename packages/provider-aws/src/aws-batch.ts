@@ -32,6 +32,8 @@ const SCHEDULE_MARK = 'managed by modelport: ';
 
 export interface JobDefinitionProperties {
   image: string;
+  /** The container's command (`docker run IMAGE COMMAND…`): the serving image's batch mode. */
+  command: string[];
   vcpus: number;
   memoryMiB: number;
   gpus?: number;
@@ -96,26 +98,29 @@ export async function awsBatchDesired(
   if (definitionRef === undefined) {
     if (spec.model.image === undefined) {
       throw new ModelportError('invalidInput', 'engine aws-batch runs spec.model.image: set it', {
-        hint: 'the modelport serving image (it runs batch mode when MODELPORT_MODE=batch)',
+        hint: 'the modelport serving image (its `batch` command runs the job to completion)',
       });
     }
     const compute = spec.compute ?? {};
     const modelUri = data.modelDataUrl ?? data.uncompressedUri;
+    // The serving image's run-to-completion mode: `run batch` (also MODELPORT_MODE=batch), reading the model
+    // (an s3:// model.tar.gz or object) and the input from S3 with the job role, writing `<file>.out` to the
+    // output, exiting 0 when done (audit A3). AWS Batch passes `command` as the container's arguments.
     const properties: JobDefinitionProperties = {
       image: spec.model.image,
+      command: ['batch'],
       vcpus: compute.cpu ?? 1,
       memoryMiB: Math.round((compute.memoryGiB ?? 2) * 1024),
       ...(compute.accelerator === undefined ? {} : { gpus: compute.accelerator.count ?? 1 }),
       environment: {
         MODELPORT_MODE: 'batch',
-        ...(modelUri === undefined ? {} : { MODELPORT_MODEL_URI: modelUri }),
-        ...(data.modelFile === undefined ? {} : { MODELPORT_MODEL_FILE: data.modelFile }),
+        ...(modelUri === undefined ? {} : { MODELPORT_MODEL: modelUri }),
         MODELPORT_BATCH_INPUT: input.uri,
         MODELPORT_BATCH_OUTPUT: output,
         MODELPORT_BATCH_FORMAT: batch.format ?? 'jsonl',
-        ...(batch.miniBatchSize === undefined
-          ? {}
-          : { MODELPORT_MINI_BATCH_SIZE: String(batch.miniBatchSize) }),
+        ...(batch.miniBatchSize === undefined ? {} : { MODELPORT_BATCH_SIZE: String(batch.miniBatchSize) }),
+        // The SDK in the container needs a region for S3; not every compute environment sets one.
+        AWS_REGION: settings.region,
       },
       jobRoleArn: settings.roleArn,
       attempts: Math.min(10, Math.max(1, (batch.maxRetries ?? 0) + 1)),
@@ -231,6 +236,7 @@ function definitionProperties(d: JobDefinition): JobDefinitionProperties {
   const gpus = requirement('GPU');
   return {
     image: container.image ?? '',
+    command: [...(container.command ?? [])],
     vcpus: Number(requirement('VCPU') ?? 0),
     memoryMiB: Number(requirement('MEMORY') ?? 0),
     ...(gpus === undefined ? {} : { gpus: Number(gpus) }),
@@ -406,6 +412,7 @@ async function registerDefinition(
         type: 'container',
         containerProperties: {
           image: p.image,
+          command: p.command,
           jobRoleArn: p.jobRoleArn,
           environment: Object.entries(p.environment).map(([name, value]) => ({ name, value })),
           resourceRequirements: [

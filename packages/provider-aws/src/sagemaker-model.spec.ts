@@ -26,18 +26,38 @@ describe('servingImage', () => {
 });
 
 describe('modelResource', () => {
+  const environment = (data: object): unknown =>
+    modelResource(settings, 'img', data as never, { MODELPORT_TIMEOUT_S: '60' }, undefined).properties[
+      'environment'
+    ];
+
   it('tells the serving image where SageMaker puts the model and what to call it', () => {
-    const model = modelResource(
-      settings,
-      'img',
-      { modelFile: 'model.onnx' } as never,
-      { MODELPORT_TIMEOUT_S: '60' },
-      undefined,
-    );
-    expect(model.properties['environment']).toEqual({
-      MODELPORT_MODEL: '/opt/ml/model/model.onnx',
+    // A packed local model: model.tar.gz holds the model and its signature.json, extracted into /opt/ml/model.
+    expect(
+      environment({ modelDataUrl: 's3://b/a/model.tar.gz', modelFile: 'model.onnx', upload: {} }),
+    ).toEqual({
+      MODELPORT_MODEL: '/opt/ml/model',
       MODELPORT_MODEL_NAME: 'iris',
       MODELPORT_TIMEOUT_S: '60',
     });
+  });
+
+  it("always names /opt/ml/model for a user's model.tar.gz, so the image never serves its baked model (A4)", () => {
+    expect(environment({ modelDataUrl: 's3://b/models/iris/model.tar.gz' })).toMatchObject({
+      MODELPORT_MODEL: '/opt/ml/model',
+    });
+  });
+
+  it('names the file of an uncompressed object, and the folder of a prefix', () => {
+    expect(environment({ uncompressedUri: 's3://b/m/iris.onnx', modelFile: 'iris.onnx' })).toMatchObject({
+      MODELPORT_MODEL: '/opt/ml/model/iris.onnx',
+    });
+    expect(environment({ uncompressedUri: 's3://b/m/iris/' })).toMatchObject({
+      MODELPORT_MODEL: '/opt/ml/model',
+    });
+  });
+
+  it('sets no model path when the manifest names no model data (the image serves its own)', () => {
+    expect(environment({})).not.toHaveProperty('MODELPORT_MODEL');
   });
 });

@@ -45,12 +45,11 @@ export function modelResource(
     image,
     ...(data.modelDataUrl === undefined ? {} : { modelDataUrl: data.modelDataUrl }),
     ...(data.uncompressedUri === undefined ? {} : { modelDataSource: data.uncompressedUri }),
-    // The portable serving image (packages/edge) reads these: SageMaker unpacks model.tar.gz into
-    // /opt/ml/model, and the model is served under the deployment's name.
+    // The portable serving image (packages/edge) reads these: SageMaker puts the model data in
+    // /opt/ml/model, and the model is served under the deployment's name. MODELPORT_MODEL is always set
+    // for model data: without it the image would serve the model baked into it (audit A4).
     environment: {
-      ...(data.modelFile === undefined
-        ? {}
-        : { MODELPORT_MODEL: `${SAGEMAKER_MODEL_DIR}/${data.modelFile}` }),
+      ...modelPathEnv(data),
       MODELPORT_MODEL_NAME: settings.name,
       ...environment,
     },
@@ -72,6 +71,20 @@ export function modelResource(
 }
 
 export const SAGEMAKER_MODEL_DIR = '/opt/ml/model';
+
+/**
+ * Where the serving image finds the model in the container: the folder /opt/ml/model for a model.tar.gz
+ * (the model and its signature.json side by side) or a prefix, /opt/ml/model/<file> for one uncompressed
+ * object. Nothing when the manifest names no model data (the image's own model).
+ */
+export function modelPathEnv(data: ModelData): Record<string, string> {
+  if (data.modelDataUrl !== undefined) return { MODELPORT_MODEL: SAGEMAKER_MODEL_DIR };
+  if (data.uncompressedUri === undefined) return {};
+  return {
+    MODELPORT_MODEL:
+      data.modelFile === undefined ? SAGEMAKER_MODEL_DIR : `${SAGEMAKER_MODEL_DIR}/${data.modelFile}`,
+  };
+}
 /** Repository and tag of the portable serving image in the account's ECR (`modelport image push` puts it there). */
 export const SERVING_IMAGE_REPOSITORY = 'modelport-serving';
 export const SERVING_IMAGE_TAG = '0.1.0';
@@ -200,7 +213,11 @@ export async function createModel(dc: DeploymentContext, action: PlanAction): Pr
             ? {}
             : {
                 ModelDataSource: {
-                  S3DataSource: { S3Uri: p.modelDataSource, S3DataType: 'S3Object', CompressionType: 'None' },
+                  S3DataSource: {
+                    S3Uri: p.modelDataSource,
+                    S3DataType: p.modelDataSource.endsWith('/') ? 'S3Prefix' : 'S3Object',
+                    CompressionType: 'None',
+                  },
                 },
               }),
           Environment: p.environment,

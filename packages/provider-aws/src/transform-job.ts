@@ -231,7 +231,8 @@ export async function runTransformJob(
         },
         TransformOutput: {
           S3OutputPath: p.output,
-          Accept: 'application/jsonlines',
+          // The format's own type: the image answers JSON Lines with JSON Lines and CSV with CSV (audit A2).
+          Accept: p.contentType,
           AssembleWith: 'Line',
           ...(dc.settings.kmsKeyId === undefined ? {} : { KmsKeyId: dc.settings.kmsKeyId }),
         },

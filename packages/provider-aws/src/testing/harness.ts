@@ -11,6 +11,7 @@ import {
   cloudHarness,
   copyExample as copyExampleFrom,
   providerModelport,
+  servingImageRegistry,
 } from '@modelport/testkit';
 import { DefaultAwsClientFactory } from '../client-factory.js';
 import type { AwsClientConfig } from '../client-factory.js';
@@ -27,6 +28,8 @@ export const IRIS_MODEL = join(ROOT, 'examples/iris/model.onnx');
 export const EXAMPLES = join(ROOT, 'examples/aws');
 export const BUCKET = 'modelport-artifacts-123456789012';
 export const REGION = 'us-east-1';
+/** The serving image reference of the examples (the account's ECR). */
+export const SERVING_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/modelport-serving:0.1.0';
 export const FAKE_CREDENTIALS = {
   accessKeyId: 'AKIAEMULATOREXAMPLE',
   secretAccessKey: 'emulator-secret-not-real',
@@ -40,7 +43,10 @@ export async function startHarness(
     provider?: Partial<AwsProviderOptions>;
   } = {},
 ): Promise<Harness> {
-  const emulator = new AwsEmulator({ buckets: [BUCKET], ...options });
+  // The real serving image (with a decoy model baked in), pushed to the emulated ECR as `modelport image
+  // push` pushes it, under the examples' reference.
+  const images = options.images ?? (await servingImageRegistry([SERVING_IMAGE]));
+  const emulator = new AwsEmulator({ buckets: [BUCKET], healthCheckTimeoutMs: 30_000, ...options, images });
   const { url } = await emulator.start();
   const factory = new DefaultAwsClientFactory({
     endpoint: url,

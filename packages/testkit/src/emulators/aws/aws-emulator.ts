@@ -25,14 +25,15 @@ import { loadBotocoreService, RestRouter, specsDirFrom } from './botocore-model.
 import { CloudWatchService } from './cloudwatch-service.js';
 import type { CallContext } from './context.js';
 import { Faults } from './faults.js';
-import { ModelContainers } from './model-containers.js';
 import type { SpecViolation } from './request-validator.js';
 import { RequestValidator } from './request-validator.js';
 import { bindRestInput } from './rest-binding.js';
 import { BATCH_ROUTES, RUNTIME_ROUTES, S3_ROUTES, SCHEDULER_ROUTES } from './routes.js';
 import { RuntimeService } from './runtime-service.js';
 import { S3Service } from './s3-service.js';
+import { SageMakerContainers } from './sagemaker-containers.js';
 import { SageMakerService } from './sagemaker-service.js';
+import { ImageRegistry } from '../shared/containers.js';
 import { Timers } from './timers.js';
 
 export interface AwsEmulatorOptions {
@@ -46,6 +47,19 @@ export interface AwsEmulatorOptions {
   buckets?: readonly string[];
   /** Async inputs above this are failed rather than run (default 64 MiB): the emulator shares the test's memory. */
   asyncRunLimitBytes?: number;
+  /**
+   * The images pushed to the account's ECR (and any registry the roles can pull from), by reference:
+   * CreateModel refuses a reference that is not here, SageMaker endpoints, transform jobs and AWS Batch jobs
+   * run these. Default: an empty registry.
+   */
+  images?: ImageRegistry;
+  /**
+   * How long a SageMaker container may take to answer GET /ping with 200 (default 60 s). SageMaker's own
+   * bound is ProductionVariant.ContainerStartupHealthCheckTimeoutInSeconds (60–3600).
+   */
+  healthCheckTimeoutMs?: number;
+  /** Milliseconds per second of an AWS Batch `attemptDurationSeconds` (default 1000; tests shrink it). */
+  batchSecondMs?: number;
 }
 
 /** Calls of one operation, as counted by the emulator. */
@@ -92,11 +106,15 @@ export class AwsEmulator {
   batch!: BatchService;
   scheduler!: SchedulerService;
   events!: EventsService;
-  private containers!: ModelContainers;
+  /** The emulated registry the platforms pull images from. */
+  readonly images: ImageRegistry;
+  private containers!: SageMakerContainers;
   private timers!: Timers;
   private server: Server | undefined;
   private workDir: string | undefined;
   private readonly counts = new Map<string, CallCount>();
+  /** Access key ids that signed requests (tests check a job used its role's temporary credentials). */
+  readonly accessKeys = new Set<string>();
   private readonly services = new Map<string, ServiceDef>();
   private readonly targets = new Map<string, string>();
   private readonly validators = new Map<string, RequestValidator | null>();
@@ -104,7 +122,9 @@ export class AwsEmulator {
   private specsDir: string | undefined;
   private url_: string | undefined;
 
-  constructor(private readonly options: AwsEmulatorOptions = {}) {}
+  constructor(private readonly options: AwsEmulatorOptions = {}) {
+    this.images = options.images ?? new ImageRegistry();
+  }
 
   get url(): string {
     if (this.url_ === undefined) throw new Error('the emulator is not started');
@@ -123,11 +143,12 @@ export class AwsEmulator {
     this.s3 = new S3Service(join(this.workDir, 's3'));
     await this.s3.init();
     for (const bucket of this.options.buckets ?? []) this.s3.createBucket(bucket);
-    this.containers = new ModelContainers(this.s3, this.workDir);
-    this.sagemaker = new SageMakerService(this.s3, this.containers, this.faults, this.timers, this.workDir);
+    this.containers = new SageMakerContainers(this.s3, this.images, this.workDir);
+    this.sagemaker = new SageMakerService(this.s3, this.containers, this.faults, this.timers, {
+      healthCheckMs: this.options.healthCheckTimeoutMs ?? 60_000,
+    });
     this.runtime = new RuntimeService(
       this.sagemaker,
-      this.containers,
       this.s3,
       this.timers,
       this.options.asyncRunLimitBytes ?? 64 * 1024 * 1024,
@@ -167,7 +188,12 @@ export class AwsEmulator {
       routes: new RestRouter(S3_ROUTES),
       handle: (c) => this.s3.handle(c),
     });
-    this.batch = new BatchService(this.s3, this.containers, this.faults, this.timers, this.workDir);
+    this.batch = new BatchService(this.faults, this.timers, {
+      url: () => this.url,
+      registry: this.images,
+      workDir: this.workDir,
+      secondMs: this.options.batchSecondMs ?? 1000,
+    });
     this.services.set('batch', {
       model: 'batch',
       protocol: 'rest-json',
@@ -230,6 +256,8 @@ export class AwsEmulator {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    await this.sagemaker?.stopContainers();
+    await this.batch?.stopAll();
     await this.containers?.stopAll();
     if (this.workDir !== undefined) await rm(this.workDir, { recursive: true, force: true });
   }
@@ -299,8 +327,14 @@ export class AwsEmulator {
     let protocol: Protocol = 'rest-xml';
     let streamed = false;
     try {
-      await this.faults.waitLatency();
       const url = new URL(req.url ?? '/', 'http://emulator');
+      // The ECS container credentials endpoint of AWS Batch jobs (unsigned, like the real one).
+      const credentials = this.batch.credentialsReply(url.pathname, req.headers['authorization']);
+      if (credentials !== undefined) {
+        this.send(res, credentials, 'batch', requestId);
+        return;
+      }
+      await this.faults.waitLatency();
       const resolved = this.resolve(req, url);
       const serviceId = resolved.serviceId;
       const service = resolved.service;
@@ -315,6 +349,8 @@ export class AwsEmulator {
         );
       }
       this.count(serviceId, operation);
+      const key = /Credential=([^/,\s]+)\//.exec(String(req.headers['authorization'] ?? ''))?.[1];
+      if (key !== undefined) this.accessKeys.add(key);
       if (this.faults.takeThrottle(operation)) {
         throw serviceId === 's3'
           ? new AwsError('SlowDown', 'Please reduce your request rate.', 503)

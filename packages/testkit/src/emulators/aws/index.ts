@@ -18,3 +18,14 @@ export type { Rule } from './events-service.js';
 export { matches as eventPatternMatches } from './events-service.js';
 export { extractTarGz } from './tar-reader.js';
 export type { MetricAlarm } from './cloudwatch-service.js';
+export {
+  BIND_TO_PORT_LABEL,
+  HOSTING_CONTRACT,
+  MODEL_DIR as SAGEMAKER_MODEL_DIR,
+  SAGEMAKER_MANIFEST_TYPES,
+} from './sagemaker-containers.js';
+export type { ModelSource as SageMakerModelSource, ServingContainer } from './sagemaker-containers.js';
+export { BATCH_CONTRACT } from './transform-runner.js';
+export { JOB_TIMEOUT_DOC, TASK_ROLE_DOC } from './batch-service.js';
+export type { IssuedCredentials } from './batch-service.js';
+export { DOCKER_MANIFEST_V2, pushedToEcr, servingImageRegistry } from './ecr-images.js';

@@ -4,7 +4,6 @@ import type { Reply } from './aws-http.js';
 import { AwsError, restJson } from './aws-http.js';
 import type { CallContext } from './context.js';
 import { ACCOUNT_ID, list, obj, str } from './context.js';
-import type { ModelContainers } from './model-containers.js';
 import { postToModel } from '../shared/model-servers.js';
 import type { S3Service } from './s3-service.js';
 import type { SageMakerService } from './sagemaker-service.js';
@@ -34,7 +33,6 @@ export class RuntimeService {
 
   constructor(
     private readonly sagemaker: SageMakerService,
-    private readonly containers: ModelContainers,
     private readonly s3: S3Service,
     private readonly timers: Timers,
     /** Async inputs larger than this are failed instead of run (the emulator runs in the test process). */
@@ -66,7 +64,8 @@ export class RuntimeService {
     }
     const contentType = headerOf(ctx, 'content-type') ?? 'application/octet-stream';
     const accept = headerOf(ctx, 'accept');
-    const answer = await this.callContainer(name, variant, body, contentType, accept, ctx.region);
+    const custom = headerOf(ctx, 'x-amzn-sagemaker-custom-attributes');
+    const answer = await this.callContainer(name, variant, body, contentType, accept, ctx.region, custom);
     return {
       status: 200,
       headers: {
@@ -183,24 +182,41 @@ export class RuntimeService {
     contentType: string,
     accept: string | undefined,
     region: string,
+    custom?: string,
   ): Promise<{ body: Buffer; contentType: string }> {
     const logStream = `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/${endpoint}`;
-    const source = this.sagemaker.modelSource(str(variant, 'ModelName') ?? '');
-    if (source.modelDataUrl === undefined && source.uncompressedUri === undefined) {
-      throw modelError(
-        500,
-        'the emulator runs only models served by the modelport runtime (ONNX model data)',
-        logStream,
-      );
-    }
-    const container = await this.containers.container(source);
-    const reply = await postToModel(
-      `${container.url}/invocations`,
-      body,
-      { 'content-type': contentType, ...(accept === undefined ? {} : { accept }) },
-      'application/octet-stream',
+    const serving = this.sagemaker.servingContainer(
+      this.sagemaker.endpoint(endpoint),
+      str(variant, 'VariantName'),
     );
-    if (reply.status >= 400) throw modelError(reply.status, reply.body.toString('utf8'), logStream);
+    if (serving === undefined) {
+      throw new AwsError('ServiceUnavailable', `Endpoint ${endpoint} has no running container.`, 503);
+    }
+    // SageMaker passes the caller's Content-Type, Accept and X-Amzn-SageMaker-Custom-Attributes to the
+    // container's POST /invocations and answers with the container's body and Content-Type; a non-2xx
+    // answer is a ModelError (424) carrying OriginalStatusCode (API_runtime_InvokeEndpoint.html).
+    const reply = await postToModel(
+      `${serving.url}/invocations`,
+      body,
+      {
+        'content-type': contentType,
+        ...(accept === undefined ? {} : { accept }),
+        ...(custom === undefined ? {} : { 'x-amzn-sagemaker-custom-attributes': custom }),
+      },
+      'application/octet-stream',
+      {
+        ms: 60_000,
+        error: () =>
+          modelError(
+            408,
+            'Your invocation timed out while waiting for a response from container primary.',
+            logStream,
+          ),
+      },
+    );
+    if (reply.status < 200 || reply.status > 299) {
+      throw modelError(reply.status, reply.body.toString('utf8'), logStream);
+    }
     return { body: reply.body, contentType: reply.contentType };
   }
 }

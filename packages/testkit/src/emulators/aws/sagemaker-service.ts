@@ -3,10 +3,11 @@ import { AwsError, json, validation } from './aws-http.js';
 import type { CallContext } from './context.js';
 import { ACCOUNT_ID, epochSeconds, list, num, obj, str } from './context.js';
 import type { Faults } from './faults.js';
-import { scoreS3Files } from './file-scoring.js';
-import type { ModelContainers, ModelSource } from './model-containers.js';
 import type { S3Service } from './s3-service.js';
+import type { ModelSource, SageMakerContainers, ServingContainer } from './sagemaker-containers.js';
+import { ContainerFailure } from './sagemaker-containers.js';
 import type { Timers } from './timers.js';
+import { runTransform } from './transform-runner.js';
 
 export interface SageMakerModel {
   name: string;
@@ -44,6 +45,8 @@ export interface SageMakerEndpoint {
   lastDeploymentConfig?: unknown;
   /** Bumped on every status change: a late timer of an older transition does nothing. */
   generation: number;
+  /** The running containers of the config it serves, by variant name. */
+  containers: Map<string, ServingContainer>;
 }
 
 export interface TransformJob {
@@ -55,6 +58,13 @@ export interface TransformJob {
   modified: number;
   ended?: number;
   request: Record<string, unknown>;
+  /** Its container while it runs. */
+  container?: ServingContainer;
+}
+
+export interface SageMakerTimeouts {
+  /** How long a container may take to answer GET /ping with 200 before the endpoint (or job) fails. */
+  healthCheckMs: number;
 }
 
 const PAGE = 10; // SageMaker's default page size for List* calls: the provider must paginate
@@ -72,10 +82,10 @@ export class SageMakerService {
 
   constructor(
     private readonly s3: S3Service,
-    private readonly containers: ModelContainers,
+    private readonly containers: SageMakerContainers,
     private readonly faults: Faults,
     private readonly timers: Timers,
-    private readonly workDir: string,
+    private readonly timeouts: SageMakerTimeouts,
   ) {}
 
   async handle(ctx: CallContext): Promise<Reply> {
@@ -187,6 +197,11 @@ export class SageMakerService {
     if (input['PrimaryContainer'] === undefined && input['Containers'] === undefined) {
       throw validation('Either PrimaryContainer or Containers must be specified.');
     }
+    // CreateModel pulls nothing yet, but refuses an image it cannot find or whose manifest it cannot use
+    // (sagemaker-containers.ts: SAGEMAKER_MANIFEST_TYPES).
+    for (const container of [input['PrimaryContainer'], ...list(input['Containers'])].filter(Boolean)) {
+      this.containers.image(str(obj(container), 'Image') ?? '');
+    }
     const arn = `arn:aws:sagemaker:${region}:${ACCOUNT_ID}:model/${name.toLowerCase()}`;
     this.models.set(key(name), { name, arn, created: Date.now(), request: input });
     this.tags.set(arn, tagMap(list(input['Tags'])));
@@ -210,11 +225,20 @@ export class SageMakerService {
       Object.entries(obj(container['Environment'])).map(([k, v]) => [k, String(v)]),
     );
     const modelDataUrl = str(container, 'ModelDataUrl');
-    const uncompressed = str(dataSource, 'S3Uri');
+    const uri = str(dataSource, 'S3Uri');
     return {
+      image: str(container, 'Image') ?? '',
       environment,
       ...(modelDataUrl === undefined ? {} : { modelDataUrl }),
-      ...(uncompressed === undefined ? {} : { uncompressedUri: uncompressed }),
+      ...(uri === undefined
+        ? {}
+        : {
+            dataSource: {
+              uri,
+              dataType: str(dataSource, 'S3DataType') ?? 'S3Object',
+              compression: str(dataSource, 'CompressionType') ?? 'None',
+            },
+          }),
     };
   }
 
@@ -286,6 +310,7 @@ export class SageMakerService {
       created: now,
       modified: now,
       generation: 0,
+      containers: new Map(),
     };
     this.endpoints.set(key(name), endpoint);
     this.tags.set(arn, tagMap(list(input['Tags'])));
@@ -304,9 +329,13 @@ export class SageMakerService {
       this.timers.later(() => this.finishCreate(endpoint, generation, failure));
       return;
     }
-    const problem = failure ?? (await this.startContainers(endpoint.configName));
-    if (endpoint.generation !== generation || endpoint.status !== 'Creating') return;
-    this.setStatus(endpoint, problem === undefined ? 'InService' : 'Failed', problem);
+    const started = failure === undefined ? await this.startContainers(endpoint) : { problem: failure };
+    if (endpoint.generation !== generation || endpoint.status !== 'Creating') {
+      await stopAll(started.containers);
+      return;
+    }
+    if (started.containers !== undefined) endpoint.containers = started.containers;
+    this.setStatus(endpoint, started.problem === undefined ? 'InService' : 'Failed', started.problem);
   }
 
   private updateEndpoint(input: Record<string, unknown>): unknown {
@@ -323,11 +352,21 @@ export class SageMakerService {
     const generation = endpoint.generation;
     this.timers.later(async () => {
       if (endpoint.generation !== generation) return;
-      const problem = failure ?? (await this.startContainers(configName));
-      if (endpoint.generation !== generation) return;
-      if (problem === undefined) {
+      // SageMaker starts the new fleet, then stops the old containers (SIGTERM, SIGKILL 30 s later):
+      // HOSTING_CONTRACT, "How SageMaker AI Runs Your Inference Image".
+      const started =
+        failure === undefined ? await this.startContainers(endpoint, configName) : { problem: failure };
+      if (endpoint.generation !== generation) {
+        await stopAll(started.containers);
+        return;
+      }
+      const problem = started.problem;
+      if (problem === undefined && started.containers !== undefined) {
+        const old = endpoint.containers;
+        endpoint.containers = started.containers;
         endpoint.configName = configName;
         this.setStatus(endpoint, 'InService');
+        await stopAll(old);
         return;
       }
       // A failed update rolls back: the endpoint keeps serving the previous config.
@@ -387,30 +426,64 @@ export class SageMakerService {
     const endpoint = this.endpoint(name);
     this.setStatus(endpoint, 'Deleting');
     const generation = endpoint.generation;
-    this.timers.later(() => {
+    this.timers.later(async () => {
       if (endpoint.generation !== generation) return;
       this.endpoints.delete(key(endpoint.name));
       this.tags.delete(endpoint.arn);
+      await stopAll(endpoint.containers);
     });
     return {};
   }
 
-  /** Starts the serving containers of a config's variants; returns SageMaker's failure reason, if any. */
-  private async startContainers(configName: string): Promise<string | undefined> {
+  /**
+   * Starts one container per variant of a config (the image of its model with `serve`, the model data in
+   * /opt/ml/model, GET /ping until 200); on any failure stops the ones it started and returns SageMaker's
+   * failure reason. One container stands for a variant's InitialInstanceCount instances.
+   */
+  private async startContainers(
+    endpoint: SageMakerEndpoint,
+    configName = endpoint.configName,
+  ): Promise<{ containers?: Map<string, ServingContainer>; problem?: string }> {
     const config = this.endpointConfigs.get(key(configName));
-    if (config === undefined) return `Could not find endpoint configuration "${configName}".`;
+    if (config === undefined) return { problem: `Could not find endpoint configuration "${configName}".` };
+    const started = new Map<string, ServingContainer>();
     for (const variant of list(config.request['ProductionVariants']).map(obj)) {
-      const modelName = str(variant, 'ModelName') ?? '';
+      const variantName = String(variant['VariantName'] ?? 'AllTraffic');
       try {
-        const source = this.modelSource(modelName);
-        if (source.modelDataUrl === undefined && source.uncompressedUri === undefined) continue;
-        await this.containers.container(source);
+        const source = this.modelSource(str(variant, 'ModelName') ?? '');
+        started.set(
+          variantName,
+          await this.containers.start({
+            name: `${endpoint.name}-${variantName}`,
+            source,
+            healthTimeoutMs: this.timeouts.healthCheckMs,
+          }),
+        );
       } catch (error) {
+        await stopAll(started);
         const message = error instanceof Error ? error.message : String(error);
-        return `The primary container for production variant ${String(variant['VariantName'])} did not pass the ping health check: ${message}`;
+        return {
+          problem:
+            error instanceof ContainerFailure && message.startsWith('Failed to ')
+              ? message
+              : `The primary container for production variant ${variantName} did not pass the ping health check. Please check CloudWatch logs for this endpoint. ${message}`,
+        };
       }
     }
-    return undefined;
+    return { containers: started };
+  }
+
+  /** The container serving a variant of an endpoint now (the first variant when none is named). */
+  servingContainer(endpoint: SageMakerEndpoint, variantName?: string): ServingContainer | undefined {
+    return variantName === undefined
+      ? endpoint.containers.values().next().value
+      : endpoint.containers.get(variantName);
+  }
+
+  /** Stops every endpoint's and job's container (the emulator's stop). */
+  async stopContainers(): Promise<void> {
+    await Promise.all([...this.endpoints.values()].map((e) => stopAll(e.containers)));
+    await Promise.all([...this.transformJobs.values()].map((j) => j.container?.stop()));
   }
 
   private setStatus(endpoint: SageMakerEndpoint, status: EndpointStatus, failureReason?: string): void {
@@ -479,7 +552,7 @@ export class SageMakerService {
       try {
         await this.transform(job);
       } catch (error) {
-        reason = `ClientError: ${error instanceof Error ? error.message : String(error)}`;
+        reason = error instanceof Error ? error.message : String(error);
       }
     }
     if (job.status !== 'InProgress') return;
@@ -488,21 +561,28 @@ export class SageMakerService {
     job.ended = job.modified = Date.now();
   }
 
-  /** Runs the model over every input object, as SageMaker does with SplitType Line: `<input key>.out` per file. */
+  /** Runs the job against the model's container (transform-runner.ts). */
   private async transform(job: TransformJob): Promise<void> {
-    const request = job.request;
-    const input = obj(request['TransformInput']);
-    const source = obj(obj(input['DataSource'])['S3DataSource']);
-    const output = obj(request['TransformOutput']);
-    const model = await this.containers.model(this.modelSource(str(request, 'ModelName') ?? ''));
-    await scoreS3Files(this.s3, model, {
-      inputUri: str(source, 'S3Uri') ?? '',
-      outputUri: str(output, 'S3OutputPath') ?? '',
-      format: (str(input, 'ContentType') ?? '').includes('csv') ? 'csv' : 'jsonl',
-      prefix: str(source, 'S3DataType') === 'S3Prefix',
-      workDir: this.workDir,
-      ...(str(output, 'Accept') === undefined ? {} : { accept: str(output, 'Accept') as string }),
-    });
+    try {
+      await runTransform(this.s3, this.containers, {
+        request: job.request,
+        source: this.modelSource(str(job.request, 'ModelName') ?? ''),
+        name: job.name,
+        healthTimeoutMs: this.timeouts.healthCheckMs,
+        onStarted: (container) => {
+          job.container = container;
+        },
+      });
+    } catch (error) {
+      if (error instanceof ContainerFailure) {
+        throw new Error(`ClientError: the model container did not start: ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    } finally {
+      delete job.container;
+    }
   }
 
   private describeTransformJob(name: string): unknown {
@@ -526,7 +606,8 @@ export class SageMakerService {
       throw new AwsError('ResourceNotFound', `Could not find job to update with name ${name}`);
     if (job.status !== 'InProgress') return;
     job.status = 'Stopping';
-    this.timers.later(() => {
+    this.timers.later(async () => {
+      await job.container?.stop();
       job.status = 'Stopped';
       job.ended = job.modified = Date.now();
     });
@@ -609,4 +690,8 @@ function tagMap(tags: unknown[]): Record<string, string> {
   const map: Record<string, string> = {};
   for (const tag of tags.map(obj)) map[String(tag['Key'])] = String(tag['Value'] ?? '');
   return map;
+}
+
+async function stopAll(containers: Map<string, ServingContainer> | undefined): Promise<void> {
+  await Promise.all([...(containers?.values() ?? [])].map((c) => c.stop()));
 }
