@@ -294,6 +294,29 @@ describe('run batch with S3 (AWS emulator, real SDK)', () => {
     expect(await readFile(out?.path ?? '', 'utf8')).toBe('1\n');
   });
 
+  it('uploads a large output as a multipart upload, and downloads it back intact', async () => {
+    const { S3Store } = await import('./s3-storage.js');
+    const store = new S3Store(
+      { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_S3: aws.url },
+      { partBytes: 5 * 1024 * 1024 },
+    );
+    try {
+      const big = join(work, 'big.out');
+      const bytes = Buffer.alloc(11 * 1024 * 1024 + 123);
+      for (let i = 0; i < bytes.length; i += 4096) bytes[i] = i % 251;
+      await writeFile(big, bytes);
+      const parts = aws.calls('UploadPart');
+      await store.upload(big, { bucket: 'jobs', key: 'big/big.out' }, 'application/jsonl');
+      expect(aws.calls('UploadPart') - parts).toBe(3);
+      expect(aws.s3.openUploads()).toBe(0);
+      expect((await store.head({ bucket: 'jobs', key: 'big/big.out' }))?.size).toBe(bytes.length);
+      await store.download({ bucket: 'jobs', key: 'big/big.out' }, join(work, 'big.back'));
+      expect((await readFile(join(work, 'big.back'))).equals(bytes)).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
   it('fails with the reason when the model object is missing', async () => {
     await expect(
       job([], {

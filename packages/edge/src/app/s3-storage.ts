@@ -19,7 +19,12 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 
+import { Upload } from '@aws-sdk/lib-storage';
+
 import { readTarGz } from '../archive/read-tar.js';
+
+/** Files up to this size are one PutObject; larger ones a multipart upload of parts this size. */
+export const UPLOAD_PART_BYTES = 64 * 1024 * 1024;
 
 export interface S3Location {
   bucket: string;
@@ -68,10 +73,17 @@ function describe(error: unknown): string {
   return e?.name !== undefined && e.name !== 'Error' ? `${e.name}: ${e.message ?? ''}` : String(e?.message);
 }
 
+export interface S3StoreOptions {
+  /** Multipart threshold and part size; default UPLOAD_PART_BYTES (S3's least part size is 5 MiB). */
+  partBytes?: number;
+}
+
 export class S3Store {
   private readonly client: S3Client;
+  private readonly partBytes: number;
 
-  constructor(env: NodeJS.ProcessEnv = process.env) {
+  constructor(env: NodeJS.ProcessEnv = process.env, options: S3StoreOptions = {}) {
+    this.partBytes = options.partBytes ?? UPLOAD_PART_BYTES;
     // The image pins its Node: the SDK's notice that its next versions need a newer one is not for users.
     process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     if (!(env['AWS_REGION'] || env['AWS_DEFAULT_REGION'])) {
@@ -154,19 +166,38 @@ export class S3Store {
     }
   }
 
+  /**
+   * Uploads a file: one PutObject when small, else a multipart upload (parts of 64 MiB, 4 at a time), so
+   * outputs past PutObject's 5 GB limit go too; a failed multipart upload is aborted.
+   */
   async upload(path: string, location: S3Location, contentType: string): Promise<void> {
     const { size } = await stat(path);
-    await this.call(`uploading ${s3Uri(location)}`, () =>
-      this.client.send(
-        new PutObjectCommand({
+    await this.call(`uploading ${s3Uri(location)}`, async () => {
+      if (size <= this.partBytes) {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: location.bucket,
+            Key: location.key,
+            Body: createReadStream(path),
+            ContentLength: size,
+            ContentType: contentType,
+          }),
+        );
+        return;
+      }
+      await new Upload({
+        client: this.client,
+        params: {
           Bucket: location.bucket,
           Key: location.key,
           Body: createReadStream(path),
-          ContentLength: size,
           ContentType: contentType,
-        }),
-      ),
-    );
+        },
+        partSize: this.partBytes,
+        queueSize: 4,
+        leavePartsOnError: false,
+      }).done();
+    });
   }
 
   async putText(location: S3Location, text: string, contentType: string): Promise<void> {
