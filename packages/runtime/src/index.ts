@@ -6,11 +6,15 @@ export {
   startServer,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_STREAM_THRESHOLD_BYTES,
+  type ModelState,
   type RunningServer,
   type ServerOptions,
   type VertexOptions,
 } from './http/server.js';
 export type { MetricsSnapshot } from './http/metrics.js';
+export { executionParameters, type ExecutionParameters } from './http/execution-parameters.js';
+export { JSON_LINES_TYPES } from './http/content-negotiation.js';
 export { createJsonLogger, type Logger, type LogLevel, type JsonLoggerOptions } from './logger.js';
 export {
   runBatchFiles,

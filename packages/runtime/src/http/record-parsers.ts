@@ -13,6 +13,12 @@ export interface RecordParser {
 export type OnRecord = (instance: unknown, bytes: number) => void;
 
 /**
+ * The largest single record (line or array element) of a streamed body: half of V8's longest string
+ * (~512 MiB, and a record is decoded to one string), well above what one instance needs.
+ */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+
+/**
  * JSON Lines or CSV: one instance per non-blank line, parsed as the batch runner parses a line of a file.
  * Errors name the line (1-based, blank lines counted).
  */
@@ -28,13 +34,13 @@ export function lineRecordParser(format: LineFormat, onRecord: OnRecord): Record
       throw new RequestError(`line ${line}, ${error.message}${hint}`, error.code);
     }
     onRecord(instance, bytes);
-  });
+  }, MAX_RECORD_BYTES);
   return splitter;
 }
 
 /** The elements of the array a protocol keeps its instances in, one JSON.parse each. */
 export function jsonRecordParser(shape: JsonBodyShape, onRecord: OnRecord): RecordParser {
-  const splitter = new JsonArraySplitter(shape.paths, onRecord);
+  const splitter = new JsonArraySplitter(shape.paths, onRecord, MAX_RECORD_BYTES);
   return {
     push: (chunk) => splitter.push(chunk),
     end() {
