@@ -1,7 +1,6 @@
 // Helpers of the KServe end-to-end tests: the fake Kubernetes API server in the test process running the
 // predictor pods with the real serving image (built by the vitest global setup, a decoy model baked in) and
 // a storage folder the storage initializer reads, and the built CLI pointed at it through KUBECONFIG.
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { FakeKubeOptions } from '@modelport/testkit';
@@ -13,15 +12,15 @@ import {
   writeKubeconfig,
 } from '@modelport/testkit';
 import { crdErrors } from '../../packages/provider-kserve/src/testing/crd-schema.js';
-import { CRD_FILE } from '../../packages/provider-kserve/src/testing/manifests.js';
+import { HAVE_CRD } from '../../packages/provider-kserve/src/testing/manifests.js';
 import { cliEnv, ROOT } from './helpers.js';
 
 export const KSERVE_EXAMPLES = join(ROOT, 'examples/kserve');
 /** The image and model URI of examples/kserve/iris.yaml. */
 export const IRIS_IMAGE = 'ghcr.io/modelport/modelport-serving:0.1.0';
 export const IRIS_URI = 's3://modelport-models/iris/model.onnx';
-/** The InferenceService CRD (from the shared specs folder, absent in a user's clone). */
-export const HAVE_CRD = existsSync(CRD_FILE);
+/** Whether the InferenceService CRD is there (the shared specs folder; absent in a user's clone). */
+export { HAVE_CRD };
 
 export interface FakeCluster {
   server: FakeKubeApiServer;

@@ -1,5 +1,5 @@
 // Test support (not part of the package build): the kserve iris example, loaded and edited in memory.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedManifest } from '@modelport/core';
@@ -10,6 +10,8 @@ export const PACKAGE_DIR = fileURLToPath(new URL('../../', import.meta.url));
 export const ROOT = join(PACKAGE_DIR, '../..');
 export const IRIS_EXAMPLE = join(ROOT, 'examples/kserve/iris.yaml');
 export const CRD_FILE = join(ROOT, '../shared/specs/kserve/serving.kserve.io_inferenceservices.yaml');
+/** The CRD comes from the shared specs folder beside the repository; a user's clone has none. */
+export const HAVE_CRD = existsSync(CRD_FILE);
 
 /** The iris example text with edits applied (each must match). */
 export function irisText(edits: readonly [string | RegExp, string][] = []): string {
