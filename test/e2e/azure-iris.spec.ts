@@ -1,5 +1,6 @@
 // The done-when of the Azure provider, through the built CLI: the iris example deploys to the emulated Azure
-// ML as an online endpoint (then a blue-green update) and as a batch job, and `modelport invoke` and the
+// ML as an online endpoint (then a blue-green update) and as a batch job, both through the real serving
+// image (its user container, its batch mode in a command job), and `modelport invoke` and the
 // job's output give the same predictions as the local provider.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +72,8 @@ describe('the iris example on emulated Azure ML, against the local provider', ()
   it('the batch job wrote the rows the local batch runner writes', async () => {
     const ran = await runCliWithEnv(['apply', localBatch, '--yes'], cliEnv(ws.stateDir));
     expect(ran.code, ran.stderr).toBe(0);
-    const azure = await readJsonLines(join(ws.dir, 'azure-output', 'predictions.jsonl'));
+    // The serving image's batch mode writes <file>.out, as the local batch runner does.
+    const azure = await readJsonLines(join(ws.dir, 'azure-output', 'flowers.jsonl.out'));
     const mine = await readJsonLines(join(ws.dir, 'local-output', 'flowers.jsonl.out'));
     expect(azure).toEqual(mine);
   });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AsyncHandle, AsyncInvokeRequest, AsyncResult, ProviderContext } from '@modelport/core';
 import { DeploymentState, ModelportError, mapState } from '@modelport/core';
-import { invokeBatchEndpoint, JOB_STATES, OUTPUT_FILE } from './batch.js';
+import type { JobProperties } from './batch.js';
+import { JOB_STATES, submitCommandJob } from './batch.js';
 import type { AzureClients } from './client-factory.js';
 import { datastoreContainer } from './datastore.js';
 import type { DeploymentContext } from './deployment-context.js';
@@ -20,15 +21,20 @@ interface AsyncRef {
   run: string;
 }
 
+/** The input file of a request, and what the serving image's batch mode writes for it. */
+const PAYLOAD_FILE = 'payload.jsonl';
+const RESULT_FILE = `${PAYLOAD_FILE}.out`;
+
 /**
  * Async requests on Azure (emulated, with the manifest's consent): the payload goes to the datastore as
- * JSON Lines (one instance per line), a batch endpoint job scores it, and the result is the job's output
- * rows as `{"predictions": [...]}`, the answer shape of the realtime endpoint.
+ * JSON Lines (one instance per line), a command job runs the serving image's batch mode over it, and the
+ * result is the job's output rows (`payload.jsonl.out`) as `{"predictions": [...]}`, the answer shape of
+ * the realtime endpoint.
  */
 export async function invokeAsyncEmulated(
   dc: DeploymentContext,
   request: AsyncInvokeRequest,
-  deployment: string,
+  job: Pick<JobProperties, 'environmentId' | 'compute' | 'model' | 'environmentVariables'>,
 ): Promise<AsyncHandle> {
   const s = dc.settings;
   const body = await collect(request.body);
@@ -37,14 +43,15 @@ export async function invokeAsyncEmulated(
   const prefix = `${DATASTORE_PREFIX}/${s.name}/async/${run}`;
   const blobs = await datastoreContainer(dc.clients, s);
   await call('upload the async payload', () =>
-    blobs.getBlockBlobClient(`${prefix}/input/payload.jsonl`).uploadData(Buffer.from(lines)),
+    blobs.getBlockBlobClient(`${prefix}/input/${PAYLOAD_FILE}`).uploadData(Buffer.from(lines)),
   );
-  const job = await invokeBatchEndpoint(
+  const name = await submitCommandJob(
     dc,
-    deployment,
+    job,
     datastoreUri(s, `${prefix}/input/`),
     datastoreUri(s, `${prefix}/output/`),
     { ...resourceTags(s, 'async-request'), 'modelport.dev.async-request': run },
+    `${s.name}-async-${run.slice(0, 8)}`,
   );
   const ref: AsyncRef = {
     sub: s.subscriptionId,
@@ -52,12 +59,12 @@ export async function invokeAsyncEmulated(
     ws: s.workspace,
     ds: s.datastore,
     name: s.name,
-    job,
+    job: name,
     run,
   };
   return {
     id: `azure/${s.name}/${Buffer.from(JSON.stringify(ref)).toString('base64url')}`,
-    outputLocation: datastoreUri(s, `${prefix}/output/${OUTPUT_FILE}`),
+    outputLocation: datastoreUri(s, `${prefix}/output/${RESULT_FILE}`),
   };
 }
 
@@ -95,7 +102,7 @@ export async function asyncResultEmulated(
     name: ref.name,
   } as AzureSettings;
   const blobs = await datastoreContainer(clients, settings);
-  const path = `${DATASTORE_PREFIX}/${ref.name}/async/${ref.run}/output/${OUTPUT_FILE}`;
+  const path = `${DATASTORE_PREFIX}/${ref.name}/async/${ref.run}/output/${RESULT_FILE}`;
   const data = await call('read the async result', () =>
     blobs.getBlobClient(path).downloadToBuffer(undefined, undefined, { abortSignal: ctx.signal }),
   );
@@ -110,16 +117,6 @@ export async function asyncResultEmulated(
     contentType: 'application/json',
     body: new TextEncoder().encode(JSON.stringify({ predictions })),
   };
-}
-
-/** The batch deployment async requests go to. */
-export function asyncDeploymentOf(observedName: string | undefined): string {
-  if (observedName === undefined) {
-    throw new ModelportError('notFound', 'the async endpoint has no batch deployment', {
-      hint: 'apply the manifest first',
-    });
-  }
-  return observedName.split('/')[1] ?? '';
 }
 
 async function collect(body: AsyncIterable<Uint8Array> | Uint8Array): Promise<Buffer> {

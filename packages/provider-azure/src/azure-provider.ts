@@ -37,22 +37,17 @@ import {
   observeModels,
   servingImage,
 } from './assets.js';
-import {
-  asyncDeploymentOf,
-  asyncResultEmulated,
-  invokeAsyncEmulated,
-  parseAsyncRef,
-} from './async-emulation.js';
+import { asyncResultEmulated, invokeAsyncEmulated, parseAsyncRef } from './async-emulation.js';
 import { autoscaleResource, deleteAutoscale, observeAutoscale, putAutoscale } from './autoscale.js';
 import {
-  batchInfrastructure,
+  asyncResources,
+  batchEnvironment,
   batchJobResources,
-  createBatchEndpoint,
+  computeIdOf,
   deleteBatchDeployment,
   deleteBatchEndpoint,
   deleteBatchJob,
   observeBatch,
-  putBatchDeployment,
   runBatchJob,
 } from './batch.js';
 import { capabilities } from './capabilities.js';
@@ -104,9 +99,7 @@ export class AzureProvider implements EndpointProvider {
           hint: 'set spec.async.allowEmulation: true to run each request as a batch job, or use mode: realtime',
         });
       }
-      return batchInfrastructure(dc.settings, source, image, {
-        ...(spec.async.maxRetries === undefined ? {} : { maxRetries: spec.async.maxRetries }),
-      });
+      return asyncResources(dc.settings, source, image);
     }
     if (mode !== 'realtime') {
       throw new ModelportError('capability', `Azure ML has no ${mode} endpoint`, {
@@ -164,13 +157,13 @@ export class AzureProvider implements EndpointProvider {
         return setTraffic(dc, action);
       case RT.autoscale:
         return action.kind === 'delete' ? deleteAutoscale(dc) : putAutoscale(dc, action);
+      // Batch endpoints and deployments are no longer made (BatchJob and async run as command jobs): one
+      // left by an earlier version is observed and deleted.
       case RT.batchEndpoint:
         if (remove) await deleteBatchEndpoint(dc);
-        if (action.kind !== 'delete') await createBatchEndpoint(dc, action);
         return;
       case RT.batchDeployment:
         if (remove) await deleteBatchDeployment(dc, action.name);
-        if (action.kind !== 'delete') await putBatchDeployment(dc, action);
         return;
       case RT.batchJob:
         return action.kind === 'delete' ? deleteBatchJob(dc, action) : runBatchJob(dc, action);
@@ -204,7 +197,11 @@ export class AzureProvider implements EndpointProvider {
         details: { job: raw.name },
       };
     }
-    const endpoint = observed.find((o) => o.type === RT.onlineEndpoint || o.type === RT.batchEndpoint);
+    // An async endpoint (emulated) is its model and environment: requests become command jobs.
+    const isAsync = isEndpoint(manifest) && endpointMode(manifest.manifest) === 'async';
+    const endpoint = isAsync
+      ? observed.find((o) => o.type === RT.environment)
+      : observed.find((o) => o.type === RT.onlineEndpoint);
     if (endpoint === undefined)
       return { ...base, state: DeploymentState.Absent, message: 'not deployed', resources };
     const raw = endpoint.raw as {
@@ -263,11 +260,24 @@ export class AzureProvider implements EndpointProvider {
       });
     }
     const dc = this.context(manifest, ctx);
-    const observed = await observeBatch(dc, false);
-    const deployment = observed.find(
-      (o) => o.type === RT.batchDeployment && o.state === DeploymentState.Ready,
-    );
-    return invokeAsyncEmulated(dc, request, asyncDeploymentOf(deployment?.name));
+    const desired = await this.desired(manifest, ctx);
+    const observed = await this.observe(manifest, ctx);
+    const model = desired.find((r) => r.type === RT.model);
+    const env = desired.find((r) => r.type === RT.environment);
+    const ready = (r: DesiredResource | undefined) =>
+      r !== undefined && observed.some((o) => o.type === r.type && o.name === r.name);
+    if (model === undefined || env === undefined || !ready(model) || !ready(env)) {
+      throw new ModelportError('notFound', `async endpoint ${dc.settings.name} is not deployed`, {
+        hint: 'apply the manifest first',
+      });
+    }
+    return invokeAsyncEmulated(dc, request, {
+      environmentId: assetId(dc.settings, 'environments', env.name),
+      compute: computeIdOf(dc.settings),
+      model: String(model.properties['modelUri']),
+      // Every record of a request must score: one bad record fails the request.
+      environmentVariables: batchEnvironment({ errorThreshold: 0 }),
+    });
   }
 
   async asyncResult(id: string, ctx: ProviderContext): Promise<AsyncResult> {

@@ -1,5 +1,6 @@
-// BatchJob as an Azure ML batch endpoint job, and async endpoints emulated by batch jobs: the input folder
-// goes to azurite, the emulated job scores it with the runtime, the output comes back to the output folder.
+// BatchJob as an Azure ML command job running the serving image's batch mode, and async endpoints emulated
+// by command jobs: the input folder goes to azurite, the emulator runs the real image over it (inputs and
+// outputs mounted, status from its exit code), the output comes back to the output folder.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { referencePredictions } from '@modelport/testkit';
@@ -21,32 +22,52 @@ const rows = (text: string): unknown[] =>
   text
     .trim()
     .split('\n')
+    .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as unknown);
 
-describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => {
+const commandJobs = (prefix: string) =>
+  h.emulator
+    .list('jobs')
+    .filter((j) => j.name.startsWith(prefix))
+    .map((j) => j.body['properties'] as Record<string, unknown>);
+
+describe('Azure ML command jobs running the serving image (emulated)', { sequential: true }, () => {
   let file: string;
   let output: string;
 
-  it('runs the iris batch example and writes what the runtime predicts, with the mapped settings', async () => {
+  it('runs the iris batch example through the image and writes what the runtime predicts', async () => {
     output = join(h.dir, 'out');
     file = await h.manifest('iris-batch.yaml', 'batch.yaml', [
       ['output: ./batch-output', `output: ${output}`],
     ]);
     const [outcome] = await h.modelport().apply(file);
     expect(outcome?.result.failed).toEqual([]);
-    const deployment = h.emulator.list('batchEndpoints/deployments')[0];
-    expect(deployment?.body['properties']).toMatchObject({
-      miniBatchSize: 1024,
-      errorThreshold: 0,
-      retrySettings: { maxRetries: 2 },
-      outputAction: 'AppendRow',
+    // No batch endpoint: a custom model's batch deployment would need a Python scoring script.
+    expect(h.emulator.list('batchEndpoints')).toEqual([]);
+    const [job] = commandJobs('iris-batch-');
+    expect(job).toMatchObject({
+      jobType: 'Command',
+      status: 'Completed',
+      command: expect.stringMatching(
+        /run\.mjs batch --model \$\{\{inputs\.model\}\} --input \$\{\{inputs\.data\}\}/,
+      ),
+      // Records per model call and bad records, as the manifest means them.
+      environmentVariables: {
+        MODELPORT_BATCH_SIZE: '1024',
+        MODELPORT_BATCH_MAX_FAILED: '0',
+        MODELPORT_BATCH_FORMAT: 'jsonl',
+      },
+      inputs: { model: { jobInputType: 'uri_file' }, data: { jobInputType: 'uri_folder' } },
+      outputs: { predictions: { jobOutputType: 'uri_folder' } },
+      tags: { 'modelport.dev.job': expect.stringMatching(/^iris-batch-/) },
     });
+    expect(String(job?.['computeId'])).toMatch(/\/computes\/cpu-cluster$/);
     const input = (await readFile(join(ROOT, 'examples/iris/batch-input/flowers.jsonl'), 'utf8'))
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as number[]);
     const { predictions } = await referencePredictions(IRIS_MODEL, input);
-    expect(rows(await readFile(join(output, 'predictions.jsonl'), 'utf8'))).toEqual(predictions);
+    expect(rows(await readFile(join(output, 'flowers.jsonl.out'), 'utf8'))).toEqual(predictions);
     const [status] = await h.modelport().status(file);
     expect(status?.state).toBe('succeeded');
   });
@@ -58,14 +79,27 @@ describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => 
     expect(h.emulator.writeCalls()).toBe(writes);
   });
 
+  it('a failed run is retried as a new job, up to maxRetries', async () => {
+    const retried = await h.manifest('iris-batch.yaml', 'batch-retried.yaml', [
+      [/name: iris-batch$/m, 'name: iris-retried'],
+      ['output: ./batch-output', `output: ${join(h.dir, 'out-retried')}`],
+    ]);
+    h.emulator.faults.failJob('*', 'UserError: the node was preempted');
+    const [outcome] = await h.modelport().apply(retried);
+    expect(outcome?.result.failed).toEqual([]);
+    expect(commandJobs('iris-retried-').map((j) => j['status'])).toEqual(['Failed', 'Completed']);
+    await h.modelport().destroy(retried);
+  });
+
   it('a failed job is reported, and the next apply runs it again', async () => {
     const changed = await h.manifest('iris-batch.yaml', 'batch-2.yaml', [
       ['output: ./batch-output', `output: ${join(h.dir, 'out-2')}`],
+      ['maxRetries: 2', 'maxRetries: 0'],
     ]);
-    h.emulator.faults.failJob('*', 'UserError: mini-batch 0 failed 3 times');
+    h.emulator.faults.failJob('*', 'UserError: the node was preempted');
     const [failed] = await h.modelport().apply(changed);
     expect(failed?.result.ok).toBe(false);
-    expect(failed?.result.failed[0]?.error.message).toMatch(/mini-batch 0 failed/);
+    expect(failed?.result.failed[0]?.error.message).toMatch(/node was preempted/);
     const [status] = await h.modelport().status(changed);
     expect(status?.state).toBe('failed');
     const [rerun] = await h.modelport().apply(changed);
@@ -73,7 +107,7 @@ describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => 
     expect(rerun?.result.done.some((id) => id.startsWith('azureml:BatchJob/'))).toBe(true);
   });
 
-  it("the error threshold is the deployment's: a bad record fails a job with threshold 0, not one with -1", async () => {
+  it('errorThreshold counts bad records: the image fails a job with threshold 0, not one with -1', async () => {
     const input = join(h.dir, 'bad-input');
     await mkdir(input, { recursive: true });
     await writeFile(join(input, 'rows.jsonl'), '[5.1,3.5,1.4,0.2]\n"not a row"\n[6.7,3.0,5.2,2.3]\n');
@@ -81,9 +115,11 @@ describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => 
       [/name: iris-batch$/m, 'name: iris-strict'],
       [/input: .*batch-input/, `input: ${input}`],
       ['output: ./batch-output', `output: ${join(h.dir, 'strict-out')}`],
+      ['maxRetries: 2', 'maxRetries: 0'],
     ]);
     const [failed] = await h.modelport().apply(strict);
-    expect(failed?.result.failed[0]?.error.message).toMatch(/above the error threshold of 0/);
+    // The image's exit code fails the job; its log lines say why.
+    expect(failed?.result.failed[0]?.error.message).toMatch(/exited with status code 1/);
     const lenient = await h.manifest('iris-batch.yaml', 'lenient.yaml', [
       [/name: iris-batch$/m, 'name: iris-lenient'],
       [/input: .*batch-input/, `input: ${input}`],
@@ -92,19 +128,24 @@ describe('Azure ML batch endpoint jobs (emulated)', { sequential: true }, () => 
     ]);
     const [ok] = await h.modelport().apply(lenient);
     expect(ok?.result.failed).toEqual([]);
-    expect(rows(await readFile(join(h.dir, 'lenient-out', 'predictions.jsonl'), 'utf8'))).toHaveLength(2);
+    expect(rows(await readFile(join(h.dir, 'lenient-out', 'rows.jsonl.out'), 'utf8'))).toHaveLength(2);
+    expect(rows(await readFile(join(h.dir, 'lenient-out', 'rows.jsonl.errors.jsonl'), 'utf8'))).toHaveLength(
+      1,
+    );
     await h.modelport().destroy(strict);
     await h.modelport().destroy(lenient);
   });
 
-  it('destroy removes the jobs, the endpoint and the data', async () => {
+  it('destroy removes the jobs and the data', async () => {
     await h.modelport().destroy(file);
-    expect(h.emulator.list('batchEndpoints')).toEqual([]);
-    expect(h.emulator.list('jobs').filter((j) => j.name.startsWith('batchjob-'))).toHaveLength(0);
+    expect(commandJobs('iris-batch-')).toHaveLength(0);
+    expect(h.emulator.list('models/versions').filter((m) => m.id.includes('/models/iris-batch/'))).toEqual(
+      [],
+    );
   });
 });
 
-describe('async endpoint emulated by batch jobs', { sequential: true }, () => {
+describe('async endpoint emulated by command jobs', { sequential: true }, () => {
   it('plan refuses async without allowEmulation, with a clear message', async () => {
     const file = await h.manifest('iris-async.yaml', 'async-refused.yaml', [
       ['allowEmulation: true', 'allowEmulation: false'],
@@ -122,7 +163,7 @@ describe('async endpoint emulated by batch jobs', { sequential: true }, () => {
   it('says in the plan that async runs as batch jobs, and invoke --async / result give the predictions', async () => {
     const file = await h.manifest('iris-async.yaml', 'async.yaml');
     const plans = await h.modelport().plan(file);
-    expect(plans[0]?.diagnostics.map((d) => d.message).join('\n')).toMatch(/batch endpoint job per request/);
+    expect(plans[0]?.diagnostics.map((d) => d.message).join('\n')).toMatch(/command job per request/);
     const [outcome] = await h.modelport().apply(file);
     expect(outcome?.result.failed).toEqual([]);
     const payload = await readFile(join(ROOT, 'examples/iris/payload.json'));
@@ -138,7 +179,10 @@ describe('async endpoint emulated by batch jobs', { sequential: true }, () => {
       (JSON.parse(payload.toString('utf8')) as { instances: number[][] }).instances,
     );
     expect(JSON.parse(new TextDecoder().decode(result.body))).toEqual(reference);
+    expect(commandJobs('iris-async-async-')).toHaveLength(1);
     await h.modelport().destroy(file);
-    expect(h.emulator.list('batchEndpoints')).toEqual([]);
+    expect(
+      h.emulator.list('environments/versions').filter((e) => e.id.includes('/iris-async-serving/')),
+    ).toEqual([]);
   });
 });

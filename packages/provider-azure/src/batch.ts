@@ -1,15 +1,15 @@
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
-import type { BatchDeployment, JobBase } from '@azure/arm-machinelearning';
+import { randomBytes } from 'node:crypto';
+import type { JobBase } from '@azure/arm-machinelearning';
 import type { DesiredResource, LoadedManifest, ObservedResource, PlanAction } from '@modelport/core';
 import { DeploymentState, ModelportError, mapState, resourceKey, specHash, uriScheme } from '@modelport/core';
-import { assetId, environmentResource, modelMountEnv, modelResource } from './assets.js';
+import { assetId, environmentResource, modelResource } from './assets.js';
 import type { ModelSource } from './assets.js';
 import { datastoreContainer, deletePrefix } from './datastore.js';
 import type { DeploymentContext } from './deployment-context.js';
 import { lro, sleep } from './deployment-context.js';
-import { call, getOrUndefined, listAll, mapAzureError } from './errors.js';
-import { withAgent } from './invoke.js';
+import { call, getOrUndefined, listAll } from './errors.js';
 import { PROVISIONING_STATES } from './online.js';
 import { RT } from './resource-types.js';
 import type { AzureSettings } from './settings.js';
@@ -35,24 +35,31 @@ export const JOB_STATES: Readonly<Record<string, DeploymentState>> = {
 
 /** Tag naming the modelport job resource a run belongs to (job names are the service's). */
 export const JOB_TAG = 'modelport.dev.job';
-export const OUTPUT_FILE = 'predictions.jsonl';
+/** The ARM api-version of the SDK's clients. */
+const API_VERSION = '2022-10-01';
 
-export interface BatchDeploymentProperties {
-  model: string;
+/**
+ * How the portable serving image runs a batch (its documented `run batch` mode: every input file through the
+ * model, `<file>.out` and `<file>.errors.jsonl` in the output folder, exit 0 or 1). The command replaces the
+ * image's entrypoint: Azure ML executes a command job's `command` in the environment's image
+ * (https://learn.microsoft.com/azure/machine-learning/reference-yaml-job-command), with `${{inputs.x}}` and
+ * `${{outputs.y}}` replaced by the mounted paths.
+ */
+export const BATCH_COMMAND =
+  '/opt/modelport/bin/node /opt/modelport/run.mjs batch --model ${{inputs.model}} --input ${{inputs.data}} --output ${{outputs.predictions}}';
+
+/** A BatchJob or async request as an Azure ML command job (what is compared, and what the run is made of). */
+export interface JobProperties {
   environmentId: string;
   compute: string;
-  miniBatchSize: number;
-  maxConcurrencyPerInstance: number;
-  errorThreshold: number;
-  maxRetries: number;
-  instanceCount: number;
-  environmentVariables: Record<string, string>;
-}
-
-export interface JobProperties {
-  deployment: string;
+  /** The model file in the datastore (a uri_file input). */
+  model: string;
   input: string;
   output: string;
+  /** MODELPORT_BATCH_SIZE (records per model call), MODELPORT_BATCH_MAX_FAILED (bad records), MODELPORT_BATCH_FORMAT. */
+  environmentVariables: Record<string, string>;
+  /** Runs of the job after a failed one (the image resumes: finished files are skipped). */
+  maxRetries: number;
 }
 
 interface BatchSpec {
@@ -68,62 +75,52 @@ interface BatchSpec {
   engine?: string;
 }
 
-/**
- * Model, environment, batch endpoint and a deployment named from its hash, shared by BatchJob (which adds
- * the job) and by async endpoints emulated through batch jobs (one job per request).
- */
-export function batchInfrastructure(
-  s: AzureSettings,
-  source: ModelSource,
-  image: string,
-  batch: BatchSpec,
-): DesiredResource[] {
+/** ARM id of the compute cluster the jobs run on. */
+export function computeIdOf(s: AzureSettings): string {
   if (s.computeCluster === undefined) {
     throw new ModelportError(
       'invalidInput',
-      'Azure ML batch deployments need spec.extensions.azure.computeCluster',
+      'Azure ML batch jobs need spec.extensions.azure.computeCluster',
       {
         hint: 'name an AmlCompute cluster of the workspace (e.g. cpu-cluster)',
       },
     );
   }
-  const model = modelResource(s, source);
-  const env = environmentResource(s, image);
-  const endpoint: DesiredResource = {
-    type: RT.batchEndpoint,
-    name: s.name,
-    properties: { authMode: 'AADToken', location: s.location },
-    immutable: ['authMode', 'location'],
-  };
-  const compute = s.computeCluster.startsWith('/')
+  return s.computeCluster.startsWith('/')
     ? s.computeCluster
     : `/subscriptions/${s.subscriptionId}/resourceGroups/${s.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${s.workspace}/computes/${s.computeCluster}`;
-  const properties: BatchDeploymentProperties = {
-    model: assetId(s, 'models', model.name),
-    environmentId: assetId(s, 'environments', env.name),
-    compute,
-    miniBatchSize: batch.miniBatchSize ?? 10,
-    maxConcurrencyPerInstance: batch.concurrency ?? 1,
-    errorThreshold: batch.errorThreshold ?? -1,
-    maxRetries: batch.maxRetries ?? 3,
-    instanceCount: 1,
-    environmentVariables: {
-      ...modelMountEnv(model.name, source),
-      MODELPORT_BATCH_SIZE: String(batch.miniBatchSize ?? 1024),
-    },
-  };
-  const props = properties as unknown as Record<string, unknown>;
-  const deployment: DesiredResource = {
-    type: RT.batchDeployment,
-    name: `${s.name}/d${specHash(props).slice(0, 8)}`,
-    properties: props,
-    immutable: Object.keys(props),
-    dependsOn: [resourceKey(endpoint), resourceKey(model), resourceKey(env)],
-  };
-  return [model, env, endpoint, deployment];
 }
 
-/** A BatchJob: the infrastructure plus the job, named from the hash of what it runs (re-run when it changes). */
+/**
+ * The image's batch settings: records per model call and bad records tolerated mean what the manifest says
+ * (records, not Azure batch deployments' files per mini-batch).
+ */
+export function batchEnvironment(batch: BatchSpec): Record<string, string> {
+  const threshold = batch.errorThreshold ?? -1;
+  return {
+    MODELPORT_BATCH_SIZE: String(batch.miniBatchSize ?? 1024),
+    // -1: never fail on bad records.
+    MODELPORT_BATCH_MAX_FAILED: String(threshold < 0 ? 2147483647 : threshold),
+    ...(batch.format === undefined ? {} : { MODELPORT_BATCH_FORMAT: batch.format }),
+  };
+}
+
+/**
+ * What async endpoints (emulated) need before a request: the model version (its file in the datastore)
+ * and the environment; each request is then a command job (async-emulation.ts).
+ */
+export function asyncResources(s: AzureSettings, source: ModelSource, image: string): DesiredResource[] {
+  computeIdOf(s);
+  return [modelResource(s, source), environmentResource(s, image)];
+}
+
+/**
+ * A BatchJob: the model version (uploaded file), the environment (the serving image), and the job, a
+ * command job that runs the image's batch mode over the input folder, named from the hash of what it runs
+ * (re-run when that changes). No batch endpoint: Azure ML batch deployments of a custom model need a Python
+ * scoring script and an environment with azureml-core (how-to-use-batch-model-deployments), which the
+ * Node serving image is not.
+ */
 export function batchJobResources(
   manifest: LoadedManifest,
   s: AzureSettings,
@@ -132,25 +129,25 @@ export function batchJobResources(
 ): DesiredResource[] {
   const batch = (manifest.manifest.spec as { batch: BatchSpec }).batch;
   if (batch.schedule !== undefined || batch.trigger?.onNewInput === true) {
-    throw new ModelportError(
-      'capability',
-      'Azure ML batch endpoints are invoked, not scheduled, by modelport',
-      {
-        hint: 'remove spec.batch.schedule/trigger and apply from your scheduler (CI, cron)',
-      },
-    );
-  }
-  if (batch.engine !== undefined && batch.engine !== 'batch-endpoint') {
-    throw new ModelportError('capability', `Azure has no batch engine "${batch.engine}"`, {
-      hint: 'use batch-endpoint',
+    throw new ModelportError('capability', 'Azure ML batch jobs are run, not scheduled, by modelport', {
+      hint: 'remove spec.batch.schedule/trigger and apply from your scheduler (CI, cron)',
     });
   }
-  const infra = batchInfrastructure(s, source, image, batch);
-  const deployment = infra[infra.length - 1] as DesiredResource;
+  if (batch.engine !== undefined && batch.engine !== 'command-job') {
+    throw new ModelportError('capability', `Azure has no batch engine "${batch.engine}"`, {
+      hint: 'use command-job (an Azure ML command job running the serving image)',
+    });
+  }
+  const model = modelResource(s, source);
+  const env = environmentResource(s, image);
   const properties: JobProperties = {
-    deployment: deployment.name.split('/')[1] ?? '',
+    environmentId: assetId(s, 'environments', env.name),
+    compute: computeIdOf(s),
+    model: String(model.properties['modelUri']),
     input: dataLocation(manifest, batch.input ?? ''),
     output: dataLocation(manifest, batch.output ?? ''),
+    environmentVariables: batchEnvironment(batch),
+    maxRetries: batch.maxRetries ?? 0,
   };
   const props = properties as unknown as Record<string, unknown>;
   const job: DesiredResource = {
@@ -158,9 +155,9 @@ export function batchJobResources(
     name: `${s.name}-${specHash(props).slice(0, 8)}`,
     properties: props,
     immutable: Object.keys(props),
-    dependsOn: [resourceKey(deployment)],
+    dependsOn: [resourceKey(model), resourceKey(env)],
   };
-  return [...infra, job];
+  return [model, env, job];
 }
 
 /** A local folder as an absolute path; azureml:// as is. */
@@ -258,78 +255,11 @@ async function observeJobs(dc: DeploymentContext): Promise<ObservedResource[]> {
   });
 }
 
-export async function createBatchEndpoint(dc: DeploymentContext, action: PlanAction): Promise<void> {
-  try {
-    await putBatchEndpoint(dc, action);
-  } catch (error) {
-    // A batch endpoint this action created that ended Failed is removed: nothing is left half-made.
-    if (action.kind === 'create' && ModelportError.is(error) && !error.retryable) {
-      await deleteBatchEndpoint(dc).catch(() => undefined);
-    }
-    throw error;
-  }
-}
-
-async function putBatchEndpoint(dc: DeploymentContext, action: PlanAction): Promise<void> {
-  const s = dc.settings;
-  await call(`create batch endpoint ${s.name}`, () =>
-    dc.clients.ml.batchEndpoints.beginCreateOrUpdateAndWait(
-      s.resourceGroup,
-      s.workspace,
-      s.name,
-      {
-        location: s.location,
-        tags: resourceTags(s, action.specHash),
-        properties: { authMode: 'AADToken', description: `modelport ${s.kind} ${s.name}` },
-      },
-      lro(dc),
-    ),
-  );
-}
-
 export async function deleteBatchEndpoint(dc: DeploymentContext): Promise<void> {
   const s = dc.settings;
   await getOrUndefined(`delete batch endpoint ${s.name}`, () =>
     dc.clients.ml.batchEndpoints.beginDeleteAndWait(s.resourceGroup, s.workspace, s.name, lro(dc)),
   );
-}
-
-export async function putBatchDeployment(dc: DeploymentContext, action: PlanAction): Promise<void> {
-  const s = dc.settings;
-  const name = action.name.split('/')[1] ?? '';
-  const p = action.desired?.properties as unknown as BatchDeploymentProperties;
-  const body: BatchDeployment = {
-    location: s.location,
-    tags: resourceTags(s, action.specHash),
-    properties: {
-      model: { referenceType: 'Id', assetId: p.model } as NonNullable<BatchDeployment['properties']['model']>,
-      environmentId: p.environmentId,
-      compute: p.compute,
-      miniBatchSize: p.miniBatchSize,
-      maxConcurrencyPerInstance: p.maxConcurrencyPerInstance,
-      errorThreshold: p.errorThreshold,
-      retrySettings: { maxRetries: p.maxRetries, timeout: 'PT30S' },
-      resources: { instanceCount: p.instanceCount },
-      outputAction: 'AppendRow',
-      outputFileName: OUTPUT_FILE,
-      loggingLevel: 'Info',
-      environmentVariables: p.environmentVariables,
-    },
-  };
-  try {
-    await dc.clients.ml.batchDeployments.beginCreateOrUpdateAndWait(
-      s.resourceGroup,
-      s.workspace,
-      s.name,
-      name,
-      body,
-      lro(dc),
-    );
-  } catch (error) {
-    const created = action.kind === 'create';
-    if (created) await deleteBatchDeployment(dc, action.name).catch(() => undefined);
-    throw mapAzureError(error, `batch deployment ${name} of ${s.name}`);
-  }
 }
 
 export async function deleteBatchDeployment(dc: DeploymentContext, name: string): Promise<void> {
@@ -352,9 +282,10 @@ function runPrefix(s: AzureSettings, run: string): string {
 }
 
 /**
- * Runs the job: uploads a local input folder to the datastore, invokes the batch endpoint (an Azure ML
- * job with the deployment's mini-batch size, retries and error threshold), waits for it, and downloads the
- * output file into a local output folder. A failed job is reported (and replaced on the next apply).
+ * Runs the job: uploads a local input folder to the datastore, submits the command job (retried as a new
+ * run, up to maxRetries, when one fails: the image skips the files a failed run finished), waits for it,
+ * and downloads the output folder into a local output folder. A failed job is reported (and replaced on
+ * the next apply).
  */
 export async function runBatchJob(dc: DeploymentContext, action: PlanAction): Promise<void> {
   const s = dc.settings;
@@ -385,18 +316,21 @@ export async function runBatchJob(dc: DeploymentContext, action: PlanAction): Pr
     inputUri = datastoreUri(s, `${prefix}/input/`);
   }
   const outputUri = uriScheme(p.output) === 'azureml' ? p.output : datastoreUri(s, `${prefix}/output/`);
-  const job = await invokeBatchEndpoint(dc, p.deployment, inputUri, outputUri, {
-    ...resourceTags(s, action.specHash),
-    [JOB_TAG]: action.name,
-  });
-  dc.ctx.progress(`job ${job}: running`);
-  const final = await waitForJob(dc, job);
-  if (final.properties.status !== 'Completed') {
+  const tags = { ...resourceTags(s, action.specHash), [JOB_TAG]: action.name };
+  let final: JobBase | undefined;
+  for (let attempt = 0; attempt <= p.maxRetries; attempt++) {
+    const job = await submitCommandJob(dc, p, inputUri, outputUri, tags, `${action.name}-${runSuffix()}`);
+    dc.ctx.progress(`job ${job}: running${attempt > 0 ? ` (retry ${attempt})` : ''}`);
+    final = await waitForJob(dc, job);
+    if (final.properties.status === 'Completed') break;
+  }
+  if (final?.properties.status !== 'Completed') {
     const reason =
-      (final.properties as { error?: { message?: string } }).error?.message ?? final.properties.status;
+      (final?.properties as { error?: { message?: string } } | undefined)?.error?.message ??
+      final?.properties.status;
     throw new ModelportError(
       'unavailable',
-      `batch job ${job} of ${s.name} ended ${final.properties.status ?? '?'}: ${reason ?? ''}`,
+      `batch job ${final?.name ?? action.name} of ${s.name} ended ${final?.properties.status ?? '?'}: ${reason ?? ''}`,
       {
         retryable: false,
         hint: 'see the job in Azure ML studio; apply again to rerun it',
@@ -408,61 +342,83 @@ export async function runBatchJob(dc: DeploymentContext, action: PlanAction): Pr
     const names: string[] = [];
     for await (const blob of blobs.listBlobsFlat({ prefix: `${prefix}/output/` })) names.push(blob.name);
     for (const name of names) {
+      const relativeName = name.slice(`${prefix}/output/`.length);
+      // The image's done markers stay in the datastore.
+      if (relativeName.startsWith('.modelport/')) continue;
       const data = await call('download the batch output', () =>
         blobs.getBlobClient(name).downloadToBuffer(),
       );
-      await writeFile(join(p.output, name.slice(`${prefix}/output/`.length)), data);
+      await mkdir(join(p.output, relativeName, '..'), { recursive: true });
+      await writeFile(join(p.output, relativeName), data);
     }
   }
 }
 
-/** Starts a job on the batch endpoint's data plane (its scoring URI, with an Azure AD token). */
-export async function invokeBatchEndpoint(
+function runSuffix(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/**
+ * Submits a command job (api-version 2022-10-01 `CommandJob`): the serving image's batch mode over the input
+ * folder (`uri_folder`, mounted read-only), with the model file as a `uri_file` input and the output
+ * folder mounted read-write; tags in `properties.tags`, where jobs keep them. Returns the job's name.
+ */
+export async function submitCommandJob(
   dc: DeploymentContext,
-  deployment: string,
+  p: Pick<JobProperties, 'environmentId' | 'compute' | 'model' | 'environmentVariables'>,
   inputUri: string,
   outputUri: string,
   tags: Record<string, string>,
+  name: string,
 ): Promise<string> {
   const s = dc.settings;
-  const endpoint = await call(`read batch endpoint ${s.name}`, () =>
-    dc.clients.ml.batchEndpoints.get(s.resourceGroup, s.workspace, s.name),
-  );
-  const scoringUri = endpoint.properties.scoringUri;
-  if (scoringUri === undefined)
-    throw new ModelportError('unavailable', `batch endpoint ${s.name} has no scoring URI yet`);
-  const token = await call('get a token for Azure ML', () =>
-    dc.clients.credential.getToken('https://ml.azure.com/.default'),
-  );
-  const { createPipelineRequest, createHttpHeaders } = await import('@azure/core-rest-pipeline');
-  const request = withAgent(
-    createPipelineRequest({
-      url: scoringUri,
-      method: 'POST',
-      headers: createHttpHeaders({
-        authorization: `Bearer ${token?.token ?? ''}`,
-        'content-type': 'application/json',
-        'azureml-model-deployment': deployment,
+  const body: JobBase = {
+    properties: {
+      jobType: 'Command',
+      displayName: name,
+      experimentName: s.name,
+      description: `modelport ${s.kind} ${s.name}: the serving image's batch mode`,
+      tags,
+      computeId: p.compute,
+      environmentId: p.environmentId,
+      command: BATCH_COMMAND,
+      environmentVariables: p.environmentVariables,
+      inputs: {
+        model: { jobInputType: 'uri_file', uri: p.model, mode: 'ReadOnlyMount' },
+        data: { jobInputType: 'uri_folder', uri: inputUri, mode: 'ReadOnlyMount' },
+      },
+      outputs: {
+        predictions: { jobOutputType: 'uri_folder', uri: outputUri, mode: 'ReadWriteMount' },
+      },
+    } as JobBase['properties'],
+  };
+  // Sent as JSON through the client's pipeline (auth, retries, TLS), not jobs.createOrUpdate: the SDK's
+  // serializer (@azure/arm-machinelearning 2.1.1) registers UriFileJobInput/UriFolderJobInput under
+  // `AssetJobInput.*`, not `JobInput.*`, so it drops `uri` and `mode` from every job input.
+  const { createHttpHeaders, createPipelineRequest } = await import('@azure/core-rest-pipeline');
+  const url = `${dc.clients.armEndpoint}/subscriptions/${s.subscriptionId}/resourceGroups/${s.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${s.workspace}/jobs/${encodeURIComponent(name)}?api-version=${API_VERSION}`;
+  const response = await call(`submit job ${name}`, () =>
+    dc.clients.ml.sendRequest(
+      createPipelineRequest({
+        url,
+        method: 'PUT',
+        headers: createHttpHeaders({ 'content-type': 'application/json', accept: 'application/json' }),
+        body: JSON.stringify(body),
+        abortSignal: dc.ctx.signal,
       }),
-      body: JSON.stringify({
-        properties: {
-          InputData: { input_data: { JobInputType: 'UriFolder', Uri: inputUri } },
-          OutputData: { score: { JobOutputType: 'UriFolder', Uri: outputUri } },
-        },
-        tags,
-      }),
-      abortSignal: dc.ctx.signal,
-    }),
-    dc.clients.agent,
+    ),
   );
-  const response = await call(`invoke batch endpoint ${s.name}`, () => dc.clients.http.sendRequest(request));
   if (response.status >= 300) {
+    const error = (JSON.parse(response.bodyAsText ?? '{}') as { error?: { code?: string; message?: string } })
+      .error;
     throw new ModelportError(
       response.status === 429 ? 'throttled' : response.status >= 500 ? 'unavailable' : 'invalidInput',
-      `invoking batch endpoint ${s.name} answered ${response.status}: ${response.bodyAsText ?? ''}`,
+      `submit job ${name}: ${error?.code ?? response.status}: ${error?.message ?? response.bodyAsText ?? ''}`,
+      { retryable: response.status === 429 || response.status >= 500 },
     );
   }
-  return (JSON.parse(response.bodyAsText ?? '{}') as { name?: string }).name ?? '';
+  const created = JSON.parse(response.bodyAsText ?? '{}') as { name?: string };
+  return created.name ?? name;
 }
 
 export async function waitForJob(dc: DeploymentContext, name: string): Promise<JobBase> {

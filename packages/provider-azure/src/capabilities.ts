@@ -22,7 +22,7 @@ const realtime: ModeCapabilities = {
   note: 'shadow (mirror traffic) needs Azure ML api-version 2023-04-01, newer than the SDK modelport uses',
 };
 
-/** The Azure provider: Azure ML managed online endpoints, batch endpoints, and async emulated by batch jobs. */
+/** The Azure provider: Azure ML managed online endpoints, command jobs for batch, and async emulated by command jobs. */
 export const capabilities: Capabilities = {
   provider: 'azure',
   displayName: 'Azure Machine Learning',
@@ -41,27 +41,27 @@ export const capabilities: Capabilities = {
     async: {
       ...realtime,
       support: 'emulated',
-      via: 'a batch endpoint job per request (payload and result in the workspace datastore)',
+      via: 'a command job per request running the serving image in batch mode (payload and result in the workspace datastore)',
       maxPayloadMB: 1024,
       maxTimeoutSeconds: 3600,
       autoscaling: false,
       rolloutStrategies: ['replace'],
       shadow: false,
-      note: 'Azure ML has no asynchronous endpoint: each request runs as a batch job (minutes, not seconds); needs spec.async.allowEmulation',
+      note: 'Azure ML has no asynchronous endpoint: each request runs as a command job (minutes, not seconds); needs spec.async.allowEmulation; spec.async.maxRetries is not applied',
     },
   },
   batch: {
     support: 'native',
-    via: 'Azure ML batch endpoint + deployment, invoked as a job over the input folder',
-    engines: ['batch-endpoint'],
-    defaultEngine: 'batch-endpoint',
+    via: 'an Azure ML command job running the serving image in batch mode over the input folder',
+    engines: ['command-job'],
+    defaultEngine: 'command-job',
     formats: ['jsonl', 'csv'],
     schedule: false,
     triggerOnNewInput: false,
-    note: 'needs extensions.azure.computeCluster; output rows are appended into one file (outputAction AppendRow)',
+    note: 'needs extensions.azure.computeCluster; writes <file>.out and <file>.errors.jsonl per input file; miniBatchSize and errorThreshold count records; maxRetries reruns a failed job (finished files are skipped)',
   },
   requiredExtensions: ['subscriptionId', 'resourceGroup', 'workspace'],
-  // Batch endpoints and the batch jobs that emulate async run on a compute cluster of the workspace.
+  // The command jobs of BatchJob and of emulated async run on a compute cluster of the workspace.
   requiredExtensionsFor: { batch: ['computeCluster'], async: ['computeCluster'] },
   instances: INSTANCE_CATALOG,
 };

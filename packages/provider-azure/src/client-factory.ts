@@ -11,6 +11,8 @@ import { ModelportError } from '@modelport/core';
 export interface AzureClients {
   readonly subscriptionId: string;
   readonly ml: AzureMachineLearningWorkspaces;
+  /** ARM base URL the clients call (for requests the SDK cannot serialise, see batch.ts submitCommandJob). */
+  readonly armEndpoint: string;
   readonly monitor: MonitorClient;
   readonly credential: TokenCredential;
   /** HTTP client of the data plane (the SDK's own, with the same TLS settings). */
@@ -65,6 +67,7 @@ export class DefaultAzureClientFactory implements AzureClientFactory {
     return {
       subscriptionId,
       ml: new AzureMachineLearningWorkspaces(this.credential, subscriptionId, common),
+      armEndpoint: this.config.armEndpoint ?? 'https://management.azure.com',
       monitor: new MonitorClient(this.credential, subscriptionId, common),
       credential: this.credential,
       http: createDefaultHttpClient(),

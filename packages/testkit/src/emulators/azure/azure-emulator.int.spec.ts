@@ -4,6 +4,7 @@ import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArmValidator, azureSpecsDir } from './arm-validator.js';
 import { AzureEmulator } from './azure-emulator.js';
+import { words } from './command-jobs.js';
 
 const WS =
   '/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws';
@@ -139,5 +140,68 @@ describe('faults and state', () => {
     const got = await call('GET', `${WS}/onlineEndpoints/walk${API}`);
     expect(got.json).toMatchObject({ properties: { provisioningState: 'Succeeded', traffic: {} } });
     expect(emulator.writeCalls()).toBe(1);
+  });
+});
+
+describe('batch deployments and command jobs', () => {
+  it('refuses a batch deployment of a custom model without codeConfiguration (Azure needs a scoring script)', async () => {
+    // Without storage the model's blob is not checked.
+    expect(
+      (
+        await call('PUT', `${WS}/models/m/versions/1${API}`, {
+          properties: {
+            modelUri: 'azureml://datastores/workspaceblobstore/paths/m/model.onnx',
+            modelType: 'custom_model',
+          },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await call('PUT', `${WS}/environments/e/versions/1${API}`, {
+          properties: { image: 'modelportacr01.azurecr.io/modelport-serving:0.1.0', osType: 'Linux' },
+        })
+      ).status,
+    ).toBe(201);
+    const endpoint = await call('PUT', `${WS}/batchEndpoints/be${API}`, {
+      location: 'eastus',
+      properties: { authMode: 'AADToken' },
+    });
+    expect(endpoint.status).toBe(201);
+    await new Promise((r) => setTimeout(r, emulator.transitionMs + 10));
+    const deployment = {
+      location: 'eastus',
+      properties: {
+        model: { referenceType: 'Id', assetId: `${WS}/models/m/versions/1` },
+        environmentId: `${WS}/environments/e/versions/1`,
+        compute: `${WS}/computes/cpu-cluster`,
+      },
+    };
+    const refused = await call('PUT', `${WS}/batchEndpoints/be/deployments/d1${API}`, deployment);
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(refused.json)).toMatch(
+      /needs a scoring script \(codeConfiguration\.scoringScript\)/,
+    );
+    const withScript = await call('PUT', `${WS}/batchEndpoints/be/deployments/d1${API}`, {
+      ...deployment,
+      properties: {
+        ...deployment.properties,
+        codeConfiguration: { codeId: `${WS}/codes/c/versions/1`, scoringScript: 'score.py' },
+      },
+    });
+    expect(withScript.status).toBeLessThan(300);
+  });
+
+  it('splits a command into words as a shell would for a simple command', () => {
+    expect(
+      words(`/opt/modelport/bin/node /opt/modelport/run.mjs batch --input '/mnt/a b' --x="c d"`),
+    ).toEqual([
+      '/opt/modelport/bin/node',
+      '/opt/modelport/run.mjs',
+      'batch',
+      '--input',
+      '/mnt/a b',
+      '--x=c d',
+    ]);
   });
 });

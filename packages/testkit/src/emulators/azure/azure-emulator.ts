@@ -14,8 +14,8 @@ import type { BlobAccount } from './blob-rest.js';
 import { BlobRest } from './blob-rest.js';
 import type { AzureCallInfo, LroStyle } from './faults.js';
 import { AzureFaults } from './faults.js';
+import { CommandJobs } from './command-jobs.js';
 import { InferenceContainers } from './inference-containers.js';
-import { ModelServers } from './model-servers.js';
 import { Scoring } from './scoring.js';
 import { ImageRegistry } from '../shared/containers.js';
 import type { TestCertificate } from './tls.js';
@@ -163,7 +163,7 @@ export class AzureEmulator {
   private baseUrl = '';
   private writes = 0;
   private total = 0;
-  private readonly models: ModelServers;
+  private readonly jobs: CommandJobs;
   private readonly containers: InferenceContainers;
   private readonly scoring: Scoring;
   private readonly batch: BatchRunner;
@@ -176,7 +176,6 @@ export class AzureEmulator {
     this.images = options.images ?? new ImageRegistry();
     const dir = options.specsDir ?? azureSpecsDir();
     this.validator = dir === undefined ? undefined : new ArmValidator(dir);
-    this.models = new ModelServers(() => this.blobs(), tmpdir());
     this.containers = new InferenceContainers({
       images: this.images,
       blobs: () => this.blobs(),
@@ -186,7 +185,19 @@ export class AzureEmulator {
       probeScale: () => this.probeScale,
     });
     this.scoring = new Scoring(this, this.containers);
-    this.batch = new BatchRunner(this, this.models, () => this.blobs());
+    this.batch = new BatchRunner(this);
+    this.jobs = new CommandJobs({
+      images: this.images,
+      blobs: () => this.blobs(),
+      resource: (id) => this.resources.get(id.toLowerCase()),
+      datastorePath: (uri) => this.datastorePath(uri),
+      defaultDatastore: DEFAULT_DATASTORE,
+      workDir: () => this.workDir,
+      takeFailure: (job) =>
+        this.faults.takeJobFailure(
+          String((job.body['properties'] as Record<string, unknown>)['experimentName'] ?? job.name),
+        ),
+    });
   }
 
   /** True when the ARM schemas were found and PUT bodies are validated. */
@@ -230,7 +241,7 @@ export class AzureEmulator {
     await this.batch.idle();
     while (this.background.size > 0) await Promise.allSettled([...this.background]);
     await this.containers.stopAll();
-    await this.models.stopAll();
+    await this.jobs.stopAll();
     const server = this.server;
     this.server = undefined;
     if (server !== undefined) {
@@ -529,6 +540,10 @@ export class AzureEmulator {
     const lro = LRO_KINDS[kind];
     const resource: ArmResource = { id: path, kind, name, body: stored };
     this.resources.set(key, resource);
+    if (kind === 'jobs' && properties['jobType'] === 'Command' && existing === undefined) {
+      properties['status'] = 'Starting';
+      this.jobs.start(resource);
+    }
     if (lro === undefined) return json(existing === undefined ? 201 : 200, this.view(resource));
     (stored['properties'] as Record<string, unknown>)['provisioningState'] =
       existing === undefined ? 'Creating' : 'Updating';
@@ -586,6 +601,7 @@ export class AzureEmulator {
         );
       }
     }
+    if (kind === 'jobs') void this.jobs.cancel(resource.id);
     if (kind === 'models/versions' || kind === 'environments/versions' || kind === 'datastores') {
       this.resources.delete(key);
       return json(200);
@@ -793,6 +809,20 @@ export class AzureEmulator {
         if (typeof ref !== 'string' || !this.resources.has(ref.toLowerCase())) {
           throw badRequest(`The ${what} ${String(ref)} does not exist in the workspace.`, 'UserError');
         }
+      }
+    }
+    if (kind === 'batchEndpoints/deployments' && properties['codeConfiguration'] === undefined) {
+      // "Batch deployments require a scoring script that indicates how a given model should be executed
+      // ... For MLflow models, Azure Machine Learning automatically generates the scoring script"
+      // (https://learn.microsoft.com/azure/machine-learning/how-to-use-batch-model-deployments).
+      const modelId = (properties['model'] as { assetId?: string } | undefined)?.assetId ?? '';
+      const model = this.resources.get(modelId.toLowerCase());
+      const type = (model?.body['properties'] as Record<string, unknown> | undefined)?.['modelType'];
+      if (type !== 'mlflow_model') {
+        throw badRequest(
+          `Batch deployment ${name} of a ${String(type ?? 'custom_model')} has no codeConfiguration: a batch deployment needs a scoring script (codeConfiguration.scoringScript) unless its model is an MLflow model.`,
+          'BadRequest',
+        );
       }
     }
     if (kind === 'onlineEndpoints/deployments') {

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { predictFile } from '@modelport/runtime';
 import type { ArmReply } from './arm-http.js';
 import { ArmError, json } from './arm-http.js';
 import type { ArmResource, AzureEmulator } from './azure-emulator.js';
-import type { BlobRest } from './blob-rest.js';
-import type { ModelServers } from './model-servers.js';
 
 /** How a batch endpoint invocation names its data (the body of `POST <batch scoringUri>`). */
 export interface BatchInvocation {
@@ -20,19 +14,19 @@ export interface BatchInvocation {
 }
 
 /**
- * Batch endpoints' data plane: an invocation creates a job (visible through ARM `jobs`) that runs the
- * deployment's model over every input blob with the runtime's batch file processor, mini-batch by
- * mini-batch, retrying a failed file up to retrySettings.maxRetries and failing once more records than
- * errorThreshold are bad; outputs are appended into one file (outputAction AppendRow, outputFileName).
+ * Batch endpoints' data plane: an invocation creates a job (visible through ARM `jobs`). Azure ML runs it with
+ * its Python batch driver, which calls the deployment's scoring script (`init()`, `run(mini_batch)`,
+ * https://learn.microsoft.com/azure/machine-learning/how-to-batch-scoring-script) in the deployment's
+ * environment, which "should include the packages azureml-core and azureml-dataset-runtime[fuse]"
+ * (https://learn.microsoft.com/azure/machine-learning/how-to-use-batch-model-deployments). The emulator
+ * cannot run Python: such a job fails, saying so, rather than scoring the model itself (which would pass a
+ * deployment Azure could not run). Deployments without a scoring script are refused at PUT
+ * (azure-emulator.ts checkPut).
  */
 export class BatchRunner {
   private readonly running = new Set<Promise<void>>();
 
-  constructor(
-    private readonly emulator: AzureEmulator,
-    private readonly servers: ModelServers,
-    private readonly blobs: () => BlobRest,
-  ) {}
+  constructor(private readonly emulator: AzureEmulator) {}
 
   /** Resolves once no job is running (the emulator waits for them before it stops). */
   async idle(): Promise<void> {
@@ -111,78 +105,22 @@ export class BatchRunner {
     job: ArmResource,
     deployment: ArmResource,
     endpointName: string,
-    input: { container: string; path: string },
-    output: { container: string; path: string } | undefined,
+    _input: { container: string; path: string },
+    _output: { container: string; path: string } | undefined,
   ): Promise<void> {
     const props = job.body['properties'] as Record<string, unknown>;
-    const settings = deployment.body['properties'] as Record<string, unknown>;
-    const dir = await mkdtemp(join(tmpdir(), 'modelport-azure-batch-'));
-    try {
-      const failure = this.emulator.faults.takeJobFailure(endpointName);
-      if (failure !== undefined) throw new Error(failure);
-      const model = await this.model(settings);
-      const blobs = this.blobs();
-      const prefix = input.path.replace(/\/?$/, '/');
-      const files = (await blobs.list(input.container, prefix)).filter((n) => !n.endsWith('/'));
-      if (files.length === 0) throw new Error(`No input files found under ${input.path}.`);
-      const retries = Number(
-        (settings['retrySettings'] as { maxRetries?: number } | undefined)?.maxRetries ?? 3,
-      );
-      const threshold = Number(settings['errorThreshold'] ?? -1);
-      const batchSize = Number(
-        (settings['environmentVariables'] as Record<string, string> | undefined)?.['MODELPORT_BATCH_SIZE'] ??
-          1024,
-      );
-      const rows: string[] = [];
-      let badRecords = 0;
-      for (const [i, file] of files.sort().entries()) {
-        const data = await blobs.get(input.container, file);
-        if (data === undefined) throw new Error(`the input ${file} is gone`);
-        const local = join(dir, `in-${i}${file.endsWith('.csv') ? '.csv' : '.jsonl'}`);
-        await writeFile(local, data);
-        const out = join(dir, `out-${i}.jsonl`);
-        let result: { errors: number } | undefined;
-        for (let attempt = 0; result === undefined; attempt++) {
-          try {
-            result = await predictFile({ model, input: local, output: out, batchSize });
-          } catch (error) {
-            if (attempt >= retries) throw error;
-          }
-        }
-        badRecords += result.errors;
-        if (threshold >= 0 && badRecords > threshold) {
-          throw new Error(`${badRecords} bad record(s), above the error threshold of ${threshold}.`);
-        }
-        rows.push(...(await readFile(out, 'utf8')).split('\n').filter((l) => l !== ''));
-      }
-      if (output !== undefined) {
-        const fileName = String(settings['outputFileName'] ?? 'predictions.csv');
-        await blobs.put(
-          output.container,
-          `${output.path.replace(/\/?$/, '/')}${fileName}`,
-          Buffer.from(rows.map((r) => `${r}\n`).join('')),
-          'application/jsonlines',
-        );
-      }
-      props['status'] = 'Completed';
-    } catch (error) {
-      props['status'] = 'Failed';
-      props['error'] = { code: 'UserError', message: (error as Error).message };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
-  }
-
-  private async model(settings: Record<string, unknown>) {
-    const modelId = String((settings['model'] as { assetId?: string } | undefined)?.assetId ?? '');
-    const model = this.emulator.resources.get(modelId.toLowerCase());
-    const uri = String(
-      (model?.body['properties'] as Record<string, unknown> | undefined)?.['modelUri'] ?? '',
-    );
-    const location = this.emulator.datastorePath(uri);
-    if (location === undefined)
-      throw new Error(`the deployment's model ${modelId} is not in the workspace datastore`);
-    const env = (settings['environmentVariables'] ?? {}) as Record<string, string>;
-    return (await this.servers.server(location, env)).model;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const failure = this.emulator.faults.takeJobFailure(endpointName);
+    const script = (
+      (deployment.body['properties'] as Record<string, unknown>)['codeConfiguration'] as
+        { scoringScript?: string } | undefined
+    )?.scoringScript;
+    props['status'] = 'Failed';
+    props['error'] = {
+      code: 'UserError',
+      message:
+        failure ??
+        `[emulator] batch deployment ${deployment.name} runs the Python scoring script ${script ?? '(none)'} with the Azure ML batch driver, which this emulator cannot run.`,
+    };
   }
 }
