@@ -141,6 +141,48 @@ describe('run batch over local folders', () => {
     expect(await readFile(join(output, 'part-0.jsonl.out'), 'utf8')).toBe(before);
   });
 
+  it('stopped mid-file (SIGTERM), continues from its checkpoint when run again: every row once, in order', async () => {
+    const input = join(work, 'in-interrupted');
+    const output = join(work, 'out-interrupted');
+    await mkdir(input);
+    const rows = Array.from({ length: 60_000 }, (_, i) => ROWS[i % 3] as string);
+    await writeFile(join(input, 'big.jsonl'), `${rows.join('\n')}\n`);
+    const abort = new AbortController();
+    const checkpoint = join(output, '.modelport/big.jsonl.work/out/.modelport-batch.json');
+    const watch = setInterval(() => {
+      void readFile(checkpoint, 'utf8').then(
+        () => abort.abort(new Error('interrupted by SIGTERM')),
+        () => undefined,
+      );
+    }, 2);
+    const options = parseRunOptions(
+      ['batch', '--input', input, '--output', output, '--batch-size', '16'],
+      {},
+    );
+    const logger = createJsonLogger({ level: 'error', stream: { write: () => true } });
+    const context = { bundleDir, manifest, options, logger, env: {}, tmpDir: work };
+    try {
+      await expect(runBatchJob({ ...context, signal: abort.signal })).rejects.toThrow(/interrupted/);
+    } finally {
+      clearInterval(watch);
+    }
+    const saved = JSON.parse(await readFile(checkpoint, 'utf8')) as {
+      files: Record<string, { rows: number; done: boolean }>;
+    };
+    const partial = saved.files['input.jsonl'];
+    expect(partial?.done).toBe(false);
+    expect(partial?.rows).toBeLessThan(rows.length);
+    expect(await readdir(output)).not.toContain('big.jsonl.out');
+
+    const resumed = await runBatchJob(context);
+    expect(resumed).toMatchObject({ code: 0, records: rows.length, failed: 0 });
+    const labels = ((await lines(join(output, 'big.jsonl.out'))) as { label: number }[]).map((p) => p.label);
+    expect(labels).toHaveLength(rows.length);
+    expect(labels.slice(0, 6)).toEqual([0, 2, 1, 0, 2, 1]);
+    expect(labels.every((label, i) => label === [0, 2, 1][i % 3])).toBe(true);
+    expect(await readdir(join(output, '.modelport'))).toEqual(['big.jsonl.done.json']);
+  });
+
   it('takes its shard of the sorted files (JOB_COMPLETION_INDEX of an Indexed Job, MODELPORT_BATCH_SHARDS)', async () => {
     const input = join(work, 'in-shards');
     await mkdir(input);
