@@ -160,5 +160,6 @@ describe('parseRunOptions: batch mode', () => {
       /--input is an option of `run batch`/,
     );
     expect(() => parseRunOptions(['batch', 'extra'], io)).toThrow(/unexpected argument "extra"/);
+    expect(parseRunOptions(['batch', '--help'], {})).toMatchObject({ help: true, mode: 'batch' });
   });
 });

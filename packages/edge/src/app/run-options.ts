@@ -218,7 +218,7 @@ export function parseRunOptions(argv: readonly string[], env: NodeJS.ProcessEnv)
     throw new RunUsageError(`MODELPORT_MODE must be serve or batch, got ${JSON.stringify(modeEnv)}`);
   }
   const mode: RunMode = modeArgument ?? modeEnv ?? 'serve';
-  const batch = mode === 'batch' ? batchOptions(values, env) : undefined;
+  const batch = mode === 'batch' && values.help !== true ? batchOptions(values, env) : undefined;
   if (mode === 'serve') {
     const batchFlag = BATCH_FLAGS.find((f) => values[f] !== undefined);
     if (batchFlag !== undefined) throw new RunUsageError(`--${batchFlag} is an option of \`run batch\``);
