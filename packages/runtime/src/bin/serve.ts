@@ -57,7 +57,8 @@ async function main(): Promise<number> {
       vertex: { port: args.port, healthRoute: args.healthRoute, predictRoute: args.predictRoute },
     });
   } catch (error) {
-    await closeModel();
+    // The process exits now; a load still running is not waited for.
+    void closeModel();
     return startupFailed(error);
   }
 
@@ -73,7 +74,8 @@ async function main(): Promise<number> {
       logger.info('shutting down', { signal, graceMs: args.graceMs });
       server
         .close(args.graceMs)
-        .then(closeModel)
+        // A load still running is not waited for: the process exits, which is all its cleanup needs.
+        .then(() => (server.modelState === 'loading' ? undefined : closeModel()))
         .then(
           () => resolve(0),
           (error: unknown) => {
