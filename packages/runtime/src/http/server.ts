@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -279,9 +280,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     fail(ex, new RequestError(`the request took longer than ${timeoutMs} ms`, 'timeout'));
   }
 
+  /** A whole JSON body (the v2 tensor route): one string, so V8's longest string (~512 MiB) bounds it. */
   async function readJson(ex: Exchange): Promise<unknown> {
     requestFormat(ex.req.headers['content-type'], false);
-    return parseJsonBody((await readRaw(ex)).toString('utf8'));
+    const body = await readRaw(ex);
+    let text: string;
+    try {
+      text = body.toString('utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_STRING_TOO_LONG') throw error;
+      throw new RequestError(
+        `a ${formatBytes(body.length)} body is more than this route can parse (${formatBytes(constants.MAX_STRING_LENGTH)}); /invocations streams instances of any size`,
+        'payload_too_large',
+      );
+    }
+    return parseJsonBody(text);
   }
 
   async function readRaw(ex: Exchange): Promise<Buffer> {
