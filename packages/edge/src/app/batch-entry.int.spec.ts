@@ -311,6 +311,8 @@ describe('run batch with S3 (AWS emulator, real SDK)', () => {
 
     const second = await job([], env);
     expect(second).toMatchObject({ code: 0, files: 2, skipped: 2, records: 4, failed: 1 });
+    // The downloaded model and the staged files are gone once the job ends.
+    expect((await readdir(work)).filter((n) => /^modelport-(model|batch)-/.test(n))).toEqual([]);
   });
 
   it('takes a model prefix (S3Prefix, with or without the trailing /) and one input object', async () => {

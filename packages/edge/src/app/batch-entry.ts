@@ -344,7 +344,12 @@ async function loadModel(context: BatchJobContext): Promise<{ model: OnnxModel; 
   });
   const load: LoadOptions = { name: options.name ?? manifest.serve.name };
   if (choice.signature !== undefined) load.signature = choice.signature as ModelSignature;
-  return { model: await OnnxModel.load(choice.path, load), choice };
+  try {
+    return { model: await OnnxModel.load(choice.path, load), choice };
+  } catch (error) {
+    if (choice.downloadDir !== undefined) await rm(choice.downloadDir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /**
@@ -365,7 +370,7 @@ export async function runBatchJob(context: BatchJobContext): Promise<BatchJobRes
   };
   let workDir: string | undefined;
   const work = async () => (workDir ??= await mkdtemp(join(context.tmpDir ?? tmpdir(), 'modelport-batch-')));
-  const { model } = await loadModel(context);
+  const { model, choice } = await loadModel(context);
   try {
     const all = await listInputs(job.input, job.format, s3);
     const mine =
@@ -423,6 +428,7 @@ export async function runBatchJob(context: BatchJobContext): Promise<BatchJobRes
     await model.close();
     store?.close();
     if (workDir !== undefined) await rm(workDir, { recursive: true, force: true });
+    if (choice.downloadDir !== undefined) await rm(choice.downloadDir, { recursive: true, force: true });
   }
 }
 

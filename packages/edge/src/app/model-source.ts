@@ -1,9 +1,9 @@
 // Which model the image serves (or a batch job runs): the one the platform gives, never silently the
 // one baked into the bundle. Every location arrives through arguments or the environment: nothing here
 // knows /opt/ml/model or /mnt/models.
-import { mkdtemp, readFile, readdir, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 import type { BundleManifest } from './bundle-format.js';
 import type { RunOptions } from './run-options.js';
@@ -23,6 +23,8 @@ export interface ModelChoice {
   signature?: unknown;
   /** The signature.json file read, if any. */
   signaturePath?: string;
+  /** The temporary folder the model was downloaded to: remove it when done. */
+  downloadDir?: string;
 }
 
 export interface ModelSourceContext {
@@ -125,8 +127,32 @@ async function localModel(
  * AZUREML_MODEL_DIR, AIP_STORAGE_URI, else the bundled model.
  */
 export async function resolveModel(options: RunOptions, context: ModelSourceContext): Promise<ModelChoice> {
+  const made: string[] = [];
+  const newDir = async () => {
+    const dir = await mkdtemp(join(context.tmpDir ?? tmpdir(), 'modelport-model-'));
+    made.push(dir);
+    return dir;
+  };
+  const removeMade = () =>
+    Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))).then(() => undefined);
+  try {
+    const choice = await choose(options, context, newDir);
+    // A name that was looked for in AIP_STORAGE_URI may have left an empty folder: keep only the used one.
+    const used = made.find((dir) => choice.path.startsWith(dir + sep));
+    await Promise.all(made.filter((d) => d !== used).map((dir) => rm(dir, { recursive: true, force: true })));
+    return used === undefined ? choice : { ...choice, downloadDir: used };
+  } catch (error) {
+    await removeMade();
+    throw error;
+  }
+}
+
+async function choose(
+  options: RunOptions,
+  context: ModelSourceContext,
+  newDir: () => Promise<string>,
+): Promise<ModelChoice> {
   const { env } = context;
-  const newDir = () => mkdtemp(join(context.tmpDir ?? tmpdir(), 'modelport-model-'));
   if (options.model !== undefined) {
     const source: ModelSourceName = options.modelFrom ?? 'MODELPORT_MODEL';
     const given = options.model;

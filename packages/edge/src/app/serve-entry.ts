@@ -1,6 +1,7 @@
 // The server half of a bundle (`app/server.mjs`), imported by run.mjs once the bundle is verified: the
 // modelport runtime (the same server the local provider and the cloud images run) plus the
 // store-and-forward queue.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import {
@@ -37,7 +38,11 @@ const GRACE_MS = 30_000;
  * Finds the model the platform gives (downloading it when it is remote) and loads it: run while the
  * server already listens.
  */
-async function loadModel(context: ServeContext, logger: Logger): Promise<OnnxModel> {
+async function loadModel(
+  context: ServeContext,
+  logger: Logger,
+  downloaded: (dir: string) => void,
+): Promise<OnnxModel> {
   const { bundleDir, manifest, options } = context;
   const choice = await resolveModel(options, { bundleDir, manifest, env: process.env, loadS3: loadS3Module });
   logger.info('model source', {
@@ -48,6 +53,7 @@ async function loadModel(context: ServeContext, logger: Logger): Promise<OnnxMod
   });
   const load: LoadOptions = { name: options.name ?? manifest.serve.name };
   if (choice.signature !== undefined) load.signature = choice.signature as ModelSignature;
+  if (choice.downloadDir !== undefined) downloaded(choice.downloadDir);
   return OnnxModel.load(choice.path, load);
 }
 
@@ -61,7 +67,12 @@ export async function serve(context: ServeContext): Promise<number> {
   const { bundleDir, manifest, options } = context;
   const logger = createJsonLogger({ level: options.logLevel, base: { bundle: manifest.name } });
   let model: OnnxModel | undefined;
-  const loading = loadModel(context, logger).then((loaded) => (model = loaded));
+  // A model downloaded at start (s3://, AIP_STORAGE_URI) is removed at exit: a restarted container
+  // does not pile up copies.
+  let downloadDir: string | undefined;
+  const removeDownload = () =>
+    downloadDir === undefined ? Promise.resolve() : rm(downloadDir, { recursive: true, force: true });
+  const loading = loadModel(context, logger, (dir) => (downloadDir = dir)).then((loaded) => (model = loaded));
   loading.catch(() => undefined); // settled below, through the server
   const timeoutSeconds = options.timeoutSeconds ?? manifest.serve.timeoutSeconds ?? 60;
   let server: RunningServer;
@@ -97,6 +108,7 @@ export async function serve(context: ServeContext): Promise<number> {
       .then(() => server.close(GRACE_MS))
       // A model still loading is not waited for: the process exits.
       .then(() => model?.close())
+      .then(removeDownload)
       .then(
         () => resolveExit(0),
         (error: unknown) => {
@@ -122,6 +134,7 @@ export async function serve(context: ServeContext): Promise<number> {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
     await server.close(0);
+    await removeDownload();
     throw loaded instanceof Error ? loaded : new Error(String(loaded));
   }
 
@@ -147,6 +160,7 @@ export async function serve(context: ServeContext): Promise<number> {
       process.off('SIGINT', stop);
       await server.close(0);
       await model?.close();
+      await removeDownload();
       throw error;
     }
   }
