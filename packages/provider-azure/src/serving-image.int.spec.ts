@@ -2,7 +2,7 @@
 // (its own entrypoint, the model mounted under /var/azureml-app/azureml-models and AZUREML_MODEL_DIR, the
 // deployment's environment variables, readiness and liveness probes on the inferenceConfig port, scoring
 // on its scoringRoute). A deliberately broken image fails here the way it would fail on Azure.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelportError } from '@modelport/core';
 import type { ContainerImage } from '@modelport/testkit';
@@ -61,6 +61,38 @@ describe('the serving image as an Azure ML custom container (emulated)', { seque
     // The provider guesses no model path: the image finds the model where Azure ML mounted it.
     expect(Object.keys(env)).not.toContain('MODELPORT_MODEL');
     expect(await invoke(file)).toEqual(reference);
+    // What Azure ML gave the container: the model version's folder, mounted and named by AZUREML_MODEL_DIR,
+    // and the deployment's environment variables (MODELPORT_PORT is the emulator's port stand-in).
+    const version = /\/versions\/([^/]+)$/.exec(
+      String((deployment?.body['properties'] as { model: string }).model),
+    )?.[1];
+    const container = h.emulator.userContainer(deployment?.name ?? '');
+    const dir = `/var/azureml-app/azureml-models/image-good/${version ?? ''}`;
+    expect(container?.env).toMatchObject({ AZUREML_MODEL_DIR: dir, MODELPORT_TIMEOUT_S: '30' });
+    expect(container?.env['MODELPORT_PORT']).toMatch(/^\d+$/);
+    expect(Object.keys(container?.mounts ?? {})).toEqual([dir]);
+    expect(await readdir(container?.mounts[dir] ?? '')).toEqual(['model.onnx']);
+  });
+
+  it('a user container that dies is restarted (liveness, restart policy) and serves again', async () => {
+    const name =
+      h.emulator.list('onlineEndpoints/deployments').find((d) => d.id.includes('/image-good/'))?.name ?? '';
+    const before = h.emulator.userContainer(name);
+    process.kill(before?.pid ?? -1, 'SIGKILL');
+    for (let i = 0; i < 200 && (h.emulator.userContainer(name)?.restarts ?? 0) === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(h.emulator.userContainer(name)?.restarts).toBe(1);
+    const file = await h.manifest('iris-online.yaml', 'image-good.yaml', [
+      [/name: iris$/m, 'name: image-good'],
+    ]);
+    let answer: unknown;
+    for (let i = 0; i < 100; i++) {
+      answer = await invoke(file).catch(() => undefined);
+      if (answer !== undefined) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(answer).toEqual(reference);
   });
 
   it('an image that serves its baked model whatever Azure mounts answers the decoy, not iris', async () => {

@@ -288,6 +288,33 @@ export class AzureEmulator {
     return this.list(kind).find((r) => r.name.toLowerCase() === name.toLowerCase());
   }
 
+  /**
+   * The user container of an online deployment (by deployment name), as Azure ML started it: its environment
+   * and mounts (container paths), its process id and how many times it was restarted.
+   */
+  userContainer(
+    deployment: string,
+  ):
+    | {
+        env: Record<string, string>;
+        mounts: Record<string, string>;
+        pid: number;
+        restarts: number;
+        logs: string;
+      }
+    | undefined {
+    const resource = this.find('onlineEndpoints/deployments', deployment);
+    const c = resource === undefined ? undefined : this.containers.get(resource.id);
+    if (c === undefined) return undefined;
+    return {
+      env: { ...(c.spec.env ?? {}) },
+      mounts: { ...(c.spec.mounts ?? {}) },
+      pid: c.container.pid,
+      restarts: c.restarts,
+      logs: c.container.logs(),
+    };
+  }
+
   /** @internal The blob service of the datastore. */
   blobs(): BlobRest {
     if (this.options.storage === undefined) {

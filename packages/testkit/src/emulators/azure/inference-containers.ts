@@ -6,7 +6,7 @@ import { join, posix } from 'node:path';
 import type { ArmResource } from './azure-emulator.js';
 import { isoDurationMs } from './arm-http.js';
 import type { BlobRest } from './blob-rest.js';
-import type { ContainerImage, ImageRegistry, RunningContainer } from '../shared/containers.js';
+import type { ContainerImage, ContainerSpec, ImageRegistry, RunningContainer } from '../shared/containers.js';
 import { freePort, httpStatus, logTail, startContainer } from '../shared/containers.js';
 
 /** Where the model of a deployment is mounted when `modelMountPath` is not set:
@@ -61,7 +61,15 @@ interface Route {
 
 /** One running user container of a deployment. */
 export interface InferenceContainer {
+  /** The current process (a new one after each restart). */
   container: RunningContainer;
+  /** How it was started, as the platform set it (container paths, before the stand-in's rebasing). */
+  spec: ContainerSpec;
+  readiness: Route;
+  liveness: Route;
+  /** Times the container was restarted after it exited or failed its liveness probe. */
+  restarts: number;
+  stopped: boolean;
   /** What makes the container (a PUT that changes none of it keeps the running one). */
   identity: string;
   /** Container port → loopback port (the stand-in of the container's own network namespace). */
@@ -195,14 +203,26 @@ export class InferenceContainers {
       // A declared port the container does not listen on: a loopback port nothing listens on.
       if (!ports.has(route.port)) ports.set(route.port, await freePort());
     }
-    const container = await startContainer({
+    const spec: ContainerSpec = {
       image,
       name: deployment.name,
       workDir: dir,
       env: { ...userEnv, AZUREML_MODEL_DIR: mount.at, MODELPORT_PORT: String(hostPort) },
       mounts: { [mount.at]: mount.host },
-    });
-    const started: InferenceContainer = { container, identity, ports, scoring, dir };
+    };
+    const container = await startContainer(spec);
+    const started: InferenceContainer = {
+      container,
+      spec,
+      readiness,
+      liveness,
+      restarts: 0,
+      stopped: false,
+      identity,
+      ports,
+      scoring,
+      dir,
+    };
     const ready = await this.probe(
       started,
       readiness,
@@ -219,6 +239,7 @@ export class InferenceContainers {
     }
     this.running.set(key, started);
     if (current !== undefined) await this.retire(current);
+    void this.watch(started, probeTiming(props['livenessProbe'], this.options.probeScale()));
     return { ok: true, container: started };
   }
 
@@ -239,8 +260,39 @@ export class InferenceContainers {
   }
 
   private async retire(c: InferenceContainer): Promise<void> {
+    c.stopped = true;
     await c.container.stop(2_000);
     await rm(c.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /**
+   * Liveness once the deployment is up: one GET of livenessRoute per period; after failureThreshold failures
+   * in a row, or when the process exits, the container is restarted (the Kubernetes liveness and restart
+   * behaviour that how-to-deploy-custom-container points to: "A liveness route is used to check whether the
+   * server is running"), with the same image, environment and model mount, and probed for readiness again.
+   * [guess] the restart has no back-off here.
+   */
+  private async watch(c: InferenceContainer, timing: ProbeTiming): Promise<void> {
+    let failures = 0;
+    while (!c.stopped) {
+      await new Promise((resolve) => setTimeout(resolve, timing.periodMs));
+      if (c.stopped) return;
+      const exited = c.container.exit() !== undefined;
+      const live = exited ? undefined : await httpStatus(this.url(c, c.liveness) ?? '', timing.timeoutMs);
+      failures = live === 200 ? 0 : failures + 1;
+      if (!exited && failures < timing.failureThreshold) continue;
+      if (c.stopped) return;
+      failures = 0;
+      c.restarts++;
+      await c.container.stop(1_000);
+      c.container = await startContainer({ ...c.spec, workDir: join(c.dir, `restart-${c.restarts}`) });
+      // Retired while it restarted: the new process goes too.
+      if (c.stopped) {
+        await c.container.stop(1_000);
+        return;
+      }
+      await this.probe(c, c.readiness, c.liveness, { ...timing, initialDelayMs: 0 });
+    }
   }
 
   /**
