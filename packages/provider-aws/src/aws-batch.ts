@@ -482,13 +482,15 @@ async function runJob(dc: DeploymentContext, clients: AwsJobClients, action: Pla
     (job) => job === undefined || job.status === 'SUCCEEDED' || job.status === 'FAILED',
   );
   if (done?.status !== 'SUCCEEDED') {
+    const exitCode = done?.container?.exitCode;
+    const logStream = done?.container?.logStreamName;
     throw new ModelportError(
       'unavailable',
-      `batch job ${jobName} failed: ${done?.statusReason ?? 'no reason given'}`,
+      `batch job ${jobName} failed: ${done?.statusReason ?? 'no reason given'}${exitCode === undefined ? '' : ` (exit code ${exitCode})`}`,
       {
         retryable: false,
-        hint: 'the container log is in CloudWatch (/aws/batch/job); fix the cause and apply again (a new job is submitted)',
-        details: { jobId: id, statusReason: done?.statusReason },
+        hint: `the container log is in CloudWatch (/aws/batch/job${logStream === undefined ? '' : `, stream ${logStream}`}); fix the cause and apply again (a new job is submitted)`,
+        details: { jobId: id, statusReason: done?.statusReason, exitCode },
       },
     );
   }

@@ -5,7 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ContainerImage } from '@modelport/testkit';
-import { referencePredictions } from '@modelport/testkit';
+import { BIND_TO_PORT_LABEL, imageVariant, referencePredictions } from '@modelport/testkit';
 import { InvokeEndpointCommand } from '@aws-sdk/client-sagemaker-runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTarGz } from './tar-writer.js';
@@ -137,6 +137,18 @@ describe('SageMaker hosting runs the image: docker run <image> serve', { sequent
     expect(broken.failure).toMatch(/exited \(code 3\)/);
     expect(broken.failure).toMatch(/broken on purpose/);
     await destroy(broken.manifest);
+  });
+
+  it('an image without the accept-bind-to-port label is not run (the emulator cannot give it port 8080)', async () => {
+    const { [BIND_TO_PORT_LABEL]: _label, ...labels } = image.config.Labels ?? {};
+    const unlabelled = await irisEndpoint(
+      'unlabelled',
+      push('unlabelled', imageVariant(image, { Labels: labels })),
+    );
+    expect(unlabelled.failure).toMatch(
+      /labelled com\.amazonaws\.sagemaker\.capabilities\.accept-bind-to-port=true/,
+    );
+    await destroy(unlabelled.manifest);
   });
 
   it("a user's s3://…/model.tar.gz is the model served, not the image's (A4)", async () => {
@@ -321,7 +333,7 @@ describe('AWS Batch runs the image with the job definition’s command', { seque
     name: string,
     reference: string,
     edits: readonly [string | RegExp, string][] = [],
-  ): Promise<{ ok: boolean; status?: string; reason?: string; id?: string }> {
+  ): Promise<{ ok: boolean; status?: string; reason?: string; id?: string; failure: string }> {
     const manifest = await manifestWith('iris-aws-batch.yaml', name, reference, [
       [/ {4}schedule: .*\n/, ''],
       ['scored/iris/', `scored/${name}/`],
@@ -331,6 +343,7 @@ describe('AWS Batch runs the image with the job definition’s command', { seque
     const job = [...h.emulator.batch.jobs.values()].find((j) => j.name.startsWith(name));
     return {
       ok: outcome?.result.ok === true,
+      failure: (outcome?.result.failed ?? []).map((f) => f.error.message).join('\n'),
       ...(job === undefined ? {} : { status: job.status, id: job.id }),
       ...(job?.statusReason === undefined ? {} : { reason: job.statusReason }),
     };
@@ -375,8 +388,11 @@ describe('AWS Batch runs the image with the job definition’s command', { seque
       ['maxRetries: 2', 'maxRetries: 0'],
     ]);
     expect(run.status).toBe('FAILED');
-    expect(run.reason).toMatch(/^Essential container in task exited/);
+    expect(run.reason).toBe('Essential container in task exited');
     const job = [...h.emulator.batch.jobs.values()].find((j) => j.id === run.id);
     expect(job?.exitCode).toBe(3);
+    // The provider names the exit code; the output is the job's log stream.
+    expect(run.failure).toMatch(/failed: Essential container in task exited \(exit code 3\)/);
+    expect(job?.logs).toMatch(/broken on purpose/);
   }, 60_000);
 });

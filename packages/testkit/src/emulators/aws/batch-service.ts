@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageRegistry, RunningContainer } from '../shared/containers.js';
-import { logTail, startContainer } from '../shared/containers.js';
+import { startContainer } from '../shared/containers.js';
 import type { Reply } from './aws-http.js';
 import { AwsError, restJson } from './aws-http.js';
 import type { CallContext } from './context.js';
@@ -91,6 +91,8 @@ export class BatchService {
   readonly tags = new Map<string, Record<string, string>>();
   /** Credentials handed to jobs (kept after the attempt, revoked), by the path of their credentials URL. */
   readonly credentials = new Map<string, IssuedCredentials>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(
     private readonly faults: Faults,
@@ -129,7 +131,10 @@ export class BatchService {
 
   /** Stops every running job's container (the emulator's stop). */
   async stopAll(): Promise<void> {
+    this.stopped = true;
     await Promise.all([...this.jobs.values()].map((j) => j.container?.stop(2_000)));
+    // Attempts that were starting their container when the emulator stopped end too.
+    await Promise.all([...this.inflight]);
   }
 
   /** A job queue, as an administrator would have made it (modelport uses an existing queue). */
@@ -292,7 +297,9 @@ export class BatchService {
         1,
     );
     for (let attempt = 0; attempt < attempts; attempt++) {
-      const outcome = await this.attempt(job, attempt);
+      const running = this.attempt(job, attempt);
+      this.inflight.add(running);
+      const outcome = await running.finally(() => this.inflight.delete(running));
       if (job.status !== 'RUNNING') return; // terminated meanwhile
       job.attempts.push({
         startedAt: outcome.startedAt,
@@ -382,6 +389,7 @@ export class BatchService {
       ...(list(command).length === 0 ? {} : { args: list(command).map(String) }),
     });
     job.container = container;
+    if (this.stopped) void container.stop(0);
     const timeoutS =
       num(obj(job.request['timeout']), 'attemptDurationSeconds') ??
       num(obj(definition['timeout']), 'attemptDurationSeconds');
@@ -406,15 +414,9 @@ export class BatchService {
     if (timedOut) return { reason: 'Job attempt duration exceeded timeout', timedOut, startedAt, stoppedAt };
     const exitCode = exit.code ?? 137;
     job.exitCode = exitCode;
-    return {
-      exitCode,
-      reason:
-        exitCode === 0
-          ? 'Essential container in task exited'
-          : `Essential container in task exited (exit code ${exitCode}): ${logTail(container, 5)}`,
-      startedAt,
-      stoppedAt,
-    };
+    // DescribeJobs says "Essential container in task exited" whatever the code; the code is in
+    // container.exitCode and the output in the job's log stream (API_ContainerDetail.html).
+    return { exitCode, reason: 'Essential container in task exited', startedAt, stoppedAt };
   }
 
   private finish(job: BatchJob, status: 'SUCCEEDED' | 'FAILED', reason: string): void {

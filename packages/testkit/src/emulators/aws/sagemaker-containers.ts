@@ -67,6 +67,8 @@ export interface ContainerStart {
 /** Resolves images, downloads model data, starts containers and stops them (by the runner's PID handle). */
 export class SageMakerContainers {
   private readonly running = new Set<ServingContainer>();
+  private stopped = false;
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(
     private readonly s3: S3Service,
@@ -92,6 +94,13 @@ export class SageMakerContainers {
 
   /** Starts a container with `serve` and waits for its GET /ping; throws a ContainerFailure when it does not come up. */
   async start(spec: ContainerStart): Promise<ServingContainer> {
+    if (this.stopped) throw new ContainerFailure('the emulator stopped');
+    const starting = this.startNow(spec);
+    this.inflight.add(starting);
+    return starting.finally(() => this.inflight.delete(starting));
+  }
+
+  private async startNow(spec: ContainerStart): Promise<ServingContainer> {
     let image: ContainerImage;
     try {
       image = this.image(spec.source.image);
@@ -130,6 +139,10 @@ export class SageMakerContainers {
       },
     };
     this.running.add(serving);
+    if (this.stopped) {
+      await serving.stop();
+      throw new ContainerFailure('the emulator stopped');
+    }
     // "Your container must respond to /ping with HTTP 200 … SageMaker AI waits for the container to pass the
     // health check" (HOSTING_CONTRACT, "How Your Container Should Respond to Health Check (Ping) Requests").
     const health = await waitHealthy(container, {
@@ -146,6 +159,10 @@ export class SageMakerContainers {
   }
 
   async stopAll(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.running].map((c) => c.stop()));
+    // Starts under way end (and stop what they started) before the emulator removes its folder.
+    await Promise.allSettled([...this.inflight]);
     await Promise.all([...this.running].map((c) => c.stop()));
   }
 

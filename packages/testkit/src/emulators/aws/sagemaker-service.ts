@@ -449,6 +449,8 @@ export class SageMakerService {
     const started = new Map<string, ServingContainer>();
     for (const variant of list(config.request['ProductionVariants']).map(obj)) {
       const variantName = String(variant['VariantName'] ?? 'AllTraffic');
+      // The variant's own bound (60–3600 s, API_ProductionVariant.html), else the emulator's.
+      const bound = num(variant, 'ContainerStartupHealthCheckTimeoutInSeconds');
       try {
         const source = this.modelSource(str(variant, 'ModelName') ?? '');
         started.set(
@@ -456,7 +458,7 @@ export class SageMakerService {
           await this.containers.start({
             name: `${endpoint.name}-${variantName}`,
             source,
-            healthTimeoutMs: this.timeouts.healthCheckMs,
+            healthTimeoutMs: bound === undefined ? this.timeouts.healthCheckMs : bound * 1000,
           }),
         );
       } catch (error) {
