@@ -177,8 +177,11 @@ async function choose(
     throw new Error(`${source} ${given}: no such file or folder`);
   }
   if (options.azureModelDir !== undefined) {
-    // Azure ML mounts the registered model at AZUREML_MODEL_DIR (…/azureml-models/<name>/<version>); the
-    // registered file or folder is inside it, so its .onnx file can be up to two levels down.
+    // Azure ML mounts the registered model and "the environment variable AZUREML_MODEL_DIR points to" it
+    // (https://learn.microsoft.com/azure/machine-learning/concept-online-deployment-model-specification;
+    // by default /var/azureml-app/azureml-models/<name>/<version>, or under model_mount_path:
+    // https://learn.microsoft.com/azure/machine-learning/how-to-deploy-custom-container, "Locating the
+    // mounted model"). The registered file or folder is inside it: the .onnx file up to two levels down.
     return {
       source: 'AZUREML_MODEL_DIR',
       ...(await localModel(options.azureModelDir, 'AZUREML_MODEL_DIR', 2)),
