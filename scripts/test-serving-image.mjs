@@ -4,7 +4,16 @@
 // model instead of the one the platform gives it would answer the decoy's predictions and fail.
 // Cached under node_modules/.cache/modelport/test-serving-image/<hash of the image's code>.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -98,10 +107,17 @@ export async function ensureTestServingImage() {
   const key = hash.digest('hex').slice(0, 16);
   const cache = join(root, 'node_modules/.cache/modelport/test-serving-image');
   const dir = join(cache, key);
-  if (existsSync(join(dir, 'image.json'))) return dir;
+  if (existsSync(join(dir, 'image.json'))) {
+    utimesSync(dir, new Date(), new Date());
+    return dir;
+  }
   mkdirSync(cache, { recursive: true });
-  // Images of older builds are 145 MB each: keep only this one.
-  for (const old of readdirSync(cache)) rmSync(join(cache, old), { recursive: true, force: true });
+  // Images of older builds are 145 MB each: drop those unused for an hour (a run in progress elsewhere may
+  // still be using a recent one).
+  for (const old of readdirSync(cache)) {
+    const path = join(cache, old);
+    if (Date.now() - statSync(path).mtimeMs > 3_600_000) rmSync(path, { recursive: true, force: true });
+  }
   const modelDir = join(cache, `decoy-${key}`);
   mkdirSync(modelDir, { recursive: true });
   writeFileSync(join(modelDir, 'decoy.onnx'), model);
