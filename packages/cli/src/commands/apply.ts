@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
-import type { ApplyOutcome } from '@modelport/core';
-import { EXIT_CODES, hasChanges } from '@modelport/core';
+import type { ApplyOutcome, Modelport } from '@modelport/core';
+import { EXIT_CODES, hasChanges, isEndpoint } from '@modelport/core';
 import type { CliContext } from '../context.js';
 import type { ActionWrapper } from '../main.js';
+import type { Invocation } from '../output/invocation.js';
+import { declaredInputs, fileInputs, invocationFor, servedInputs } from '../output/invocation.js';
 import { approvePlans } from './approve-plans.js';
 import { planJson } from './plan.js';
 
@@ -45,10 +47,23 @@ async function runApply(
   const select = { approve, ...(flags.name === undefined ? {} : { name: flags.name }) };
   const outcomes = intent === 'apply' ? await api.apply(file, select) : await api.destroy(file, select);
   const ok = outcomes.every((o) => o.result.ok);
+  // Where each endpoint now answers, and how to call it: what a user wants next.
+  const invocations =
+    ok && intent === 'apply'
+      ? await endpointInvocations(api, file, flags.name)
+      : new Map<string, Invocation>();
   if (ctx.json) {
-    ctx.printJson({ ok, outcomes: outcomes.map(outcomeJson) });
+    ctx.printJson({
+      ok,
+      outcomes: outcomes.map((o) => outcomeJson(o, invocations.get(endpointKey(o.plan.kind, o.plan.name)))),
+    });
   } else {
     for (const outcome of outcomes) ctx.err(summary(ctx, outcome, intent));
+    for (const [key, invocation] of invocations) {
+      const note = invocation.note === undefined ? '' : ` (${invocation.note})`;
+      ctx.out(`${key} answers at ${invocation.url}; call it with${note}:`);
+      ctx.out(invocation.command);
+    }
   }
   if (ok) return 0;
   const firstError = outcomes.flatMap((o) => o.result.failed)[0]?.error;
@@ -69,8 +84,47 @@ function summary(ctx: CliContext, outcome: ApplyOutcome, intent: string): string
   return ctx.style.red(`${label}: ${intent} failed: ${failure}${rolled}`);
 }
 
-function outcomeJson(outcome: ApplyOutcome): unknown {
+function endpointKey(kind: string, name: string): string {
+  return `${kind} ${name}`;
+}
+
+/**
+ * The URL and a call of every endpoint the file deployed, keyed by `Endpoint <name>`, from `status` (none
+ * where the provider gives no URL). Never fails the apply: a status that cannot be read just says nothing.
+ */
+async function endpointInvocations(
+  api: Modelport,
+  file: string,
+  name: string | undefined,
+): Promise<Map<string, Invocation>> {
+  const found = new Map<string, Invocation>();
+  try {
+    const select = name === undefined ? {} : { name };
+    const endpoints = (await api.load(file, select, { modelFiles: false })).filter(isEndpoint);
+    if (endpoints.length === 0) return found;
+    const statuses = await api.status(endpoints);
+    for (const [i, manifest] of endpoints.entries()) {
+      const status = statuses[i];
+      if (status?.url === undefined) continue;
+      const inputs =
+        declaredInputs(manifest) ??
+        fileInputs(manifest) ??
+        (status.provider === 'local'
+          ? await servedInputs(status.url, manifest.manifest.metadata.name)
+          : undefined);
+      const invocation = invocationFor(status, manifest, inputs);
+      if (invocation !== undefined)
+        found.set(endpointKey('Endpoint', manifest.manifest.metadata.name), invocation);
+    }
+  } catch {
+    // The apply succeeded; only the hint is missing.
+  }
+  return found;
+}
+
+function outcomeJson(outcome: ApplyOutcome, invocation: Invocation | undefined): unknown {
   return {
+    ...(invocation === undefined ? {} : { url: invocation.url, invoke: invocation.command }),
     plan: planJson(outcome.plan),
     result: {
       ...outcome.result,

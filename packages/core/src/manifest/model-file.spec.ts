@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkModelFile, localModelPathOf, onnxStructureProblem } from './model-file.js';
+import { checkModelFile, localModelPathOf, onnxInputs, onnxStructureProblem } from './model-file.js';
 
 const iris = fileURLToPath(new URL('../../../../examples/iris/model.onnx', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'modelport-onnx-'));
@@ -38,6 +38,14 @@ describe('onnxStructureProblem', () => {
       return seed % 256;
     });
     expect(onnxStructureProblem(file('random.onnx', random))).toBeDefined();
+  });
+});
+
+describe('onnxInputs', () => {
+  it('reads the inputs of a model without loading it, and nothing from what is not one', () => {
+    expect(onnxInputs(iris)).toEqual([{ name: 'input', dtype: 'float32', shape: [-1, 4] }]);
+    expect(onnxInputs(file('not-a-model.onnx', 'hello'))).toBeUndefined();
+    expect(onnxInputs(join(dir, 'absent.onnx'))).toBeUndefined();
   });
 });
 
