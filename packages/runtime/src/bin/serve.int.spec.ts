@@ -148,6 +148,40 @@ describe('modelport-runtime bin', () => {
     expect(bad.stderr).toMatch(/cannot load ONNX model .*corrupt\.onnx/);
   });
 
+  it('as a cluster worker, listens only once the model is loaded (the primary routes on listening)', async () => {
+    const corrupt = join(dir, 'corrupt-worker.onnx');
+    writeFileSync(corrupt, 'not a model');
+    // A cluster primary, as the local provider's supervisor runs the bin: it reports the worker's events.
+    const primary = (model: string) => `
+      import cluster from 'node:cluster';
+      cluster.setupPrimary({ exec: ${JSON.stringify(SERVE)}, execArgv: [], args: ['--model', ${JSON.stringify(model)}, '--port', '0'], silent: true });
+      const worker = cluster.fork();
+      worker.on('listening', async (address) => {
+        const ping = await fetch('http://127.0.0.1:' + address.port + '/ping');
+        console.log(JSON.stringify({ event: 'listening', ping: ping.status }));
+        worker.process.kill('SIGTERM');
+      });
+      worker.on('exit', (code) => console.log(JSON.stringify({ event: 'exit', code })));
+    `;
+    const run = async (model: string) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', primary(model)], { stdio: 'pipe' });
+      children.add(child);
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      await new Promise((resolve) => child.on('close', resolve));
+      children.delete(child);
+      return out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    expect(await run(modelPath)).toEqual([
+      { event: 'listening', ping: 200 },
+      { event: 'exit', code: 0 },
+    ]);
+    expect(await run(corrupt)).toEqual([{ event: 'exit', code: 1 }]);
+  });
+
   it('exits 1 on bad arguments and when the port is taken', async () => {
     const noModel = await serve([]).exit;
     expect(noModel.code).toBe(1);

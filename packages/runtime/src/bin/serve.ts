@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 
 import { errorMessage } from '../errors.js';
@@ -36,19 +37,30 @@ async function main(): Promise<number> {
   } catch (error) {
     return startupFailed(error);
   }
-  // Listen first, load meanwhile: platforms probe the port (Vertex AI restarts a container that has not
-  // opened it within about 40 s, https://cloud.google.com/vertex-ai/docs/predictions/custom-container-requirements),
-  // and a large model takes longer than that to load. Readiness routes answer 503 until it is loaded.
+  // In a container: listen first, load meanwhile. Platforms probe the port (Vertex AI restarts a container
+  // that has not opened it within about 40 s,
+  // https://cloud.google.com/vertex-ai/docs/predictions/custom-container-requirements) and a large model
+  // takes longer than that to load; readiness routes answer 503 until it is loaded.
+  // As a cluster worker (the local provider's supervisor), listening is the readiness signal the primary
+  // routes connections on and rolls out by: load first there, so a model that fails to load never listens.
   const loading = OnnxModel.load(args.model, opts);
   const closeModel = () =>
     loading.then(
       (model) => model.close(),
       () => undefined,
     );
+  let model: OnnxModel | Promise<OnnxModel> = loading;
+  if (cluster.isWorker) {
+    try {
+      model = await loading;
+    } catch (error) {
+      return startupFailed(error);
+    }
+  }
   let server: RunningServer;
   try {
     server = await startServer({
-      model: loading,
+      model,
       host: args.host,
       port: args.port,
       maxPayloadBytes: args.maxPayloadBytes,
