@@ -111,6 +111,24 @@ describe('SageMaker hosting runs the image: docker run <image> serve', { sequent
     const endpoint = h.emulator.sagemaker.endpoints.get('good');
     const container = endpoint === undefined ? undefined : h.emulator.sagemaker.servingContainer(endpoint);
     expect(container?.container.exit()).toBeUndefined();
+    // The container's own 4xx comes back as ModelError (424) with its status as OriginalStatusCode.
+    const refused = await h.factory
+      .clients('us-east-1')
+      .runtime.send(
+        new InvokeEndpointCommand({
+          EndpointName: 'good',
+          Body: Buffer.from('{"instances": "not rows"}'),
+          ContentType: 'application/json',
+        }),
+      )
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          error as { name: string; OriginalStatusCode?: number; $metadata: { httpStatusCode?: number } },
+      );
+    expect(refused?.name).toBe('ModelError');
+    expect(refused?.$metadata.httpStatusCode).toBe(424);
+    expect(refused?.OriginalStatusCode).toBe(400);
     await destroy(good.manifest);
     // DeleteEndpoint stops the container.
     await container?.container.exited;
@@ -160,6 +178,19 @@ describe('SageMaker hosting runs the image: docker run <image> serve', { sequent
     ]);
     expect(served.failure).toBeUndefined();
     expect(served.predictions).toEqual(expected);
+    await destroy(served.manifest);
+  });
+
+  it('the declared signature packed beside the model in model.tar.gz is the one served (M3)', async () => {
+    // Only the label output: the image must read signature.json from /opt/ml/model to drop the probabilities.
+    const served = await irisEndpoint('signature', SERVING_IMAGE, [
+      [/ {8}- name: probabilities\n(?: {10}.*\n)+/, ''],
+    ]);
+    expect(served.failure).toBeUndefined();
+    // One output: each prediction is the label itself (the runtime's single-output form), from iris.
+    expect(served.predictions).toEqual({
+      predictions: expected.predictions.map((p) => (p as Record<string, unknown>)['label']),
+    });
     await destroy(served.manifest);
   });
 
@@ -395,4 +426,19 @@ describe('AWS Batch runs the image with the job definition’s command', { seque
     expect(run.failure).toMatch(/failed: Essential container in task exited \(exit code 3\)/);
     expect(job?.logs).toMatch(/broken on purpose/);
   }, 60_000);
+});
+
+describe('the emulator stops what it started', () => {
+  it('stop() ends every endpoint container (by PID, through the runner)', async () => {
+    const endpoint = await irisEndpoint('left-running', SERVING_IMAGE);
+    expect(endpoint.failure).toBeUndefined();
+    const serving = h.emulator.sagemaker.servingContainer(
+      h.emulator.sagemaker.endpoints.get('left-running') ?? ({} as never),
+    );
+    expect(serving?.container.exit()).toBeUndefined();
+    const stopping = h;
+    h = undefined as unknown as Harness;
+    await stopping.stop();
+    expect(serving?.container.exit()).toBeDefined();
+  });
 });
