@@ -1,5 +1,6 @@
 // The provider contract suite (@modelport/testkit) against the fake Kubernetes API server: the real
-// @kubernetes/client-node on the wire, writes counted by the server.
+// @kubernetes/client-node on the wire, writes counted by the server, every generation's predictor pod the
+// real serving image (it must pass its readiness probe before the InferenceService is Ready).
 import { providerContractSuiteWith } from '@modelport/testkit';
 import { expect } from 'vitest';
 import { startHarness } from './testing/harness.js';
@@ -7,7 +8,7 @@ import { startHarness } from './testing/harness.js';
 providerContractSuiteWith({
   provider: 'kserve',
   timeoutMs: 30_000,
-  start: () => startHarness(),
+  start: () => startHarness({ serving: true, provider: { waitTimeoutMs: 60_000, pollIntervalMs: 20 } }),
   contract: (harness) => ({
     modelport: harness.modelport(),
     counters: harness.server,
@@ -20,7 +21,9 @@ providerContractSuiteWith({
     // invalid.yaml: fails the schema (maxReplicas must be >= 1), with a file:line:col diagnostic.
     values: { base: '4', changed: '6', invalid: '-1' },
   }),
-  teardown: (harness) => {
+  teardown: async (harness) => {
     expect(harness?.server.store.objects.size).toBe(0);
+    await harness?.server.pods?.idle();
+    expect(harness?.server.pods?.running()).toEqual([]);
   },
 });

@@ -17,7 +17,8 @@ describe('kserve provider faults', { sequential: true, timeout: 30_000 }, () => 
     h.manifest(`${name}.yaml`, [[/name: iris$/m, `name: ${name}`], ...edits]);
 
   beforeAll(async () => {
-    h = await startHarness();
+    // Real predictor pods (the serving image): a fault-free apply converges only once its pod is ready.
+    h = await startHarness({ serving: true, provider: { waitTimeoutMs: 60_000, pollIntervalMs: 20 } });
   });
   afterAll(async () => {
     await h.stop();
@@ -64,7 +65,7 @@ describe('kserve provider faults', { sequential: true, timeout: 30_000 }, () => 
     expect((await h.modelport().plan(manifest))[0]?.actions.map((a) => a.kind)).toEqual(['replace']);
     h.server.setReadiness('models', 'broken', undefined);
     const [again] = await h.modelport().apply(manifest);
-    expect(again?.result.ok).toBe(true);
+    expect(again?.result.ok, again?.result.failed[0]?.error.message).toBe(true);
   });
 
   it('times out on an InferenceService that never becomes Ready', async () => {

@@ -180,7 +180,17 @@ export class KubeStore {
     }
     const { name, namespace } = o.metadata;
     const pod = this.pods?.stateOf(key, track.generation);
-    if (pod?.phase === 'pending') return;
+    if (pod?.phase === 'pending') {
+      // Whatever the status said before (a failure injected earlier included), the pod is starting now.
+      o.status = {
+        ...pendingStatus(o.status),
+        conditions: [
+          condition('PredictorReady', 'Unknown', pod.reason),
+          condition('Ready', 'Unknown', pod.reason),
+        ],
+      };
+      return;
+    }
     if (pod?.phase === 'failed') {
       o.status = failedStatus(o, track.generation, pod);
       return;
