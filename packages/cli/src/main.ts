@@ -16,6 +16,9 @@ import { createCliContext } from './context.js';
 import { filterSdkWarnings } from './output/warnings.js';
 import { VERSION } from './version.js';
 
+/** Exit code of a command stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
 /** Wraps a command body: builds its context, maps errors to exit codes. */
 export type ActionWrapper = <A extends unknown[]>(
   fn: (ctx: CliContext, ...args: A) => Promise<number | void>,
@@ -45,7 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let interrupted = 0;
   const onSigint = (): void => {
     interrupted++;
-    if (interrupted > 1) process.exit(130);
+    if (interrupted > 1) process.exit(EXIT_INTERRUPTED);
     process.stderr.write('\ninterrupted: stopping (press Ctrl-C again to quit at once)\n');
     controller.abort(new ModelportError('timeout', 'interrupted by the user', { retryable: false }));
   };
@@ -64,6 +67,13 @@ export async function main(argv: readonly string[]): Promise<number> {
         exitCode = reportError(ctx, thrown);
       } finally {
         ctx.close();
+      }
+      // Stopped by Ctrl-C: the shell's convention (128 + SIGINT), whatever error the stop caused. A command
+      // that finished anyway (serve drains and exits 0) keeps its own code.
+      if (interrupted > 0 && exitCode !== 0) {
+        if (!ctx.json)
+          ctx.err('interrupted: nothing more was started; run the same command again to carry on');
+        exitCode = EXIT_INTERRUPTED;
       }
     };
 

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { isEndpoint, ModelportError } from '@modelport/core';
+import type { CliContext } from '../context.js';
 import type { ActionWrapper } from '../main.js';
 
 interface ServeFlags {
@@ -52,6 +54,7 @@ export function registerServe(program: Command, action: ActionWrapper): void {
         const modelPath = isAbsolute(spec.model.uri)
           ? spec.model.uri
           : resolve(loaded.baseDir, spec.model.uri);
+        await refuseTakenPort(ctx, flags.host, flags.port);
         const scratch = mkdtempSync(join(tmpdir(), 'modelport-serve-'));
         const args = [
           createRequire(import.meta.url).resolve('@modelport/runtime/serve'),
@@ -97,4 +100,41 @@ export function registerServe(program: Command, action: ActionWrapper): void {
         }
       }),
     );
+}
+
+/**
+ * A port that is taken is a conflict (exit 4), said before the server starts, with who holds it when it is
+ * a local endpoint of modelport's.
+ */
+async function refuseTakenPort(ctx: CliContext, host: string, raw: string): Promise<void> {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ModelportError('invalidInput', `--port ${raw}: expected a port number (0-65535)`, {
+      hint: 'e.g. --port 8080 (0 picks a free one)',
+    });
+  }
+  if (port === 0 || !(await portInUse(host, port))) return;
+  const local = await ctx
+    .modelport()
+    .list({ provider: 'local' })
+    .catch(() => []);
+  const owner = local.find((d) => d.url !== undefined && new URL(d.url).port === String(port));
+  throw new ModelportError(
+    'conflict',
+    `cannot serve on ${host}:${port}: the port is in use${owner === undefined ? '' : ` by the local endpoint ${owner.name} (modelport list)`}`,
+    {
+      hint:
+        owner === undefined
+          ? `choose another --port (\`ss -ltnp 'sport = :${port}'\` shows the process that holds it)`
+          : `choose another --port, or remove ${owner.name} with \`modelport destroy <its manifest> --yes\``,
+    },
+  );
+}
+
+function portInUse(host: string, port: number): Promise<boolean> {
+  return new Promise((resolveInUse) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) => resolveInUse(error.code === 'EADDRINUSE'));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolveInUse(false)));
+  });
 }
