@@ -43,6 +43,14 @@ describe('migrate -o: the output file', () => {
     },
   );
 
+  it('refuses the attached forms too (-ojson, -o=json, --out json)', () => {
+    for (const flags of [['-ojson'], ['-o=json'], ['--out', 'json']]) {
+      const result = modelport('migrate', example, '--to', 'local', ...flags);
+      expect(result.status, flags.join(' ')).toBe(2);
+      expect(existsSync(join(scratch, 'json'))).toBe(false);
+    }
+  });
+
   it('writes a file named json when the path says so (-o ./json)', () => {
     const result = modelport('migrate', example, '--to', 'local', '-o', './json');
     expect(result.status, result.stderr).toBe(0);
