@@ -5,3 +5,4 @@ export * from './emulators/azure/index.js';
 export * from './emulators/kubernetes/index.js';
 export * from './emulators/gcp/index.js';
 export * from './emulators/shared/containers.js';
+export * from './emulators/shared/rules.js';
