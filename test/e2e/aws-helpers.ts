@@ -10,6 +10,28 @@ export const AWS_EXAMPLES = join(ROOT, 'examples/aws');
 export const BUCKET = 'modelport-artifacts-123456789012';
 /** The serving image reference of the examples (the account's ECR). */
 export const SERVING_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/modelport-serving:0.1.0';
+/**
+ * Regions the test account pushed the serving image to (ECR repositories are regional): a manifest
+ * migrated from another cloud lands in the AWS region nearest its source.
+ */
+const IMAGE_REGIONS = [
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2',
+  'ca-central-1',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'eu-central-1',
+  'eu-north-1',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-south-1',
+  'sa-east-1',
+];
 
 /**
  * The emulator, with the real serving image (its decoy model baked in) pushed to its ECR under the
@@ -18,7 +40,9 @@ export const SERVING_IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/model
 export async function startEmulator(): Promise<AwsEmulator> {
   const emulator = new AwsEmulator({
     buckets: [BUCKET],
-    images: await servingImageRegistry([SERVING_IMAGE]),
+    images: await servingImageRegistry(
+      IMAGE_REGIONS.map((region) => SERVING_IMAGE.replace('us-east-1', region)),
+    ),
     healthCheckTimeoutMs: 30_000,
   });
   await emulator.start();

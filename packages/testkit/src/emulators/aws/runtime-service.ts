@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Reply } from './aws-http.js';
 import { AwsError, restJson } from './aws-http.js';
 import type { CallContext } from './context.js';
-import { ACCOUNT_ID, list, obj, str } from './context.js';
+import { ACCOUNT_ID, list, num, obj, str } from './context.js';
 import { postToModel } from '../shared/model-servers.js';
 import type { S3Service } from './s3-service.js';
 import type { SageMakerService } from './sagemaker-service.js';
@@ -102,7 +102,13 @@ export class RuntimeService {
     this.asyncInvocations.push(invocation);
     const contentType = str(ctx.input, 'ContentType') ?? 'application/octet-stream';
     const accept = str(ctx.input, 'Accept');
-    this.timers.later(() => this.runAsync(invocation, variant, contentType, accept, ctx.region));
+    const custom = str(ctx.input, 'CustomAttributes');
+    // An async request may run up to ClientConfig.InvocationTimeoutSeconds (default 900 s, at most 3600):
+    // API_AsyncInferenceClientConfig.html.
+    const timeoutS = num(obj(asyncConfig['ClientConfig']), 'InvocationTimeoutSeconds') ?? 900;
+    this.timers.later(() =>
+      this.runAsync(invocation, variant, contentType, accept, ctx.region, { custom, timeoutS }),
+    );
     return restJson({ InferenceId: inferenceId }, 202, {
       'x-amzn-sagemaker-outputlocation': invocation.outputLocation,
       'x-amzn-sagemaker-failurelocation': invocation.failureLocation,
@@ -115,6 +121,7 @@ export class RuntimeService {
     contentType: string,
     accept: string | undefined,
     region: string,
+    call: { custom: string | undefined; timeoutS: number },
   ): Promise<void> {
     const output = s3Location(invocation.outputLocation);
     const failure = s3Location(invocation.failureLocation);
@@ -135,6 +142,8 @@ export class RuntimeService {
         contentType,
         accept,
         region,
+        call.custom,
+        call.timeoutS,
       );
       await this.s3.putBuffer(output.bucket, output.key, answer.body, answer.contentType);
       invocation.state = 'succeeded';
@@ -183,6 +192,8 @@ export class RuntimeService {
     accept: string | undefined,
     region: string,
     custom?: string,
+    /** Real-time invocations get 60 s from SageMaker (API_runtime_InvokeEndpoint.html). */
+    timeoutS = 60,
   ): Promise<{ body: Buffer; contentType: string }> {
     const logStream = `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:/aws/sagemaker/Endpoints/${endpoint}`;
     const serving = this.sagemaker.servingContainer(
@@ -205,7 +216,7 @@ export class RuntimeService {
       },
       'application/octet-stream',
       {
-        ms: 60_000,
+        ms: timeoutS * 1000,
         error: () =>
           modelError(
             408,

@@ -67,6 +67,8 @@ export interface SageMakerTimeouts {
   healthCheckMs: number;
 }
 
+/** The FailureReason shape's max length in the botocore model (DescribeEndpoint, DescribeTransformJob). */
+const FAILURE_REASON_MAX = 1024;
 const PAGE = 10; // SageMaker's default page size for List* calls: the provider must paginate
 
 /**
@@ -494,7 +496,7 @@ export class SageMakerService {
     endpoint.modified = Date.now();
     if (failureReason === undefined) {
       if (status === 'InService') delete endpoint.failureReason;
-    } else endpoint.failureReason = failureReason;
+    } else endpoint.failureReason = failureReason.slice(0, FAILURE_REASON_MAX);
   }
 
   endpoint(name: string): SageMakerEndpoint {
@@ -559,7 +561,7 @@ export class SageMakerService {
     }
     if (job.status !== 'InProgress') return;
     job.status = reason === undefined ? 'Completed' : 'Failed';
-    if (reason !== undefined) job.failureReason = reason;
+    if (reason !== undefined) job.failureReason = reason.slice(0, FAILURE_REASON_MAX);
     job.ended = job.modified = Date.now();
   }
 

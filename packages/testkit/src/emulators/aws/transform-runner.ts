@@ -150,7 +150,7 @@ export async function runTransform(
 const NL = Buffer.from('\n');
 
 /** Records of SplitType Line: every non-empty line, without its line break. */
-function lines(data: Buffer): Buffer[] {
+export function lines(data: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let start = 0;
   for (let i = 0; i <= data.length; i++) {
@@ -165,7 +165,7 @@ function lines(data: Buffer): Buffer[] {
   return out;
 }
 
-interface MiniBatch {
+export interface MiniBatch {
   body: Buffer;
   first: number;
   last: number;
@@ -175,7 +175,7 @@ interface MiniBatch {
  * MultiRecord: as many records as fit in MaxPayloadInMB, joined by line breaks; SingleRecord: one each.
  * A single record above the limit fails the job, as SageMaker does.
  */
-function miniBatches(records: Buffer[], perBatch: number, maxBytes: number, key: string): MiniBatch[] {
+export function miniBatches(records: Buffer[], perBatch: number, maxBytes: number, key: string): MiniBatch[] {
   const out: MiniBatch[] = [];
   let current: Buffer[] = [];
   let size = 0;
