@@ -293,6 +293,17 @@ describe(
       expect(written).toEqual(expectedFlowers);
     });
 
+    it('an image that ignores the model path writes the decoy’s predictions: the same check fails', async () => {
+      const run = await transform('tf-stubborn', push('tf-stubborn', ignoresModelPath(image)));
+      expect(run.failure).toBe('');
+      const written = (await readFile(join(run.output, 'flowers.jsonl.out'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown);
+      expect(written).toHaveLength(expectedFlowers.length);
+      expect(written).not.toEqual(expectedFlowers);
+    });
+
     it('CSV input is sent as text/csv and asked back as text/csv (A2)', async () => {
       const input = join(h.dir, 'csv-input');
       await mkdir(input, { recursive: true });
@@ -399,6 +410,18 @@ describe('AWS Batch runs the image with the job definition’s command', { seque
     const issued = [...h.emulator.batch.credentials.values()].filter((c) => c.jobId === run.id);
     expect(issued.length).toBeGreaterThan(0);
     expect(issued.some((c) => c.fetched > 0 && h.emulator.accessKeys.has(c.accessKeyId))).toBe(true);
+  }, 60_000);
+
+  it('an image that ignores the model it is given scores with the decoy: the same check fails', async () => {
+    const run = await batchJob('job-stubborn', push('job-stubborn', ignoresModelPath(image)));
+    expect(run.status).toBe('SUCCEEDED');
+    const object = h.emulator.s3.get(BUCKET, 'scored/job-stubborn/flowers.jsonl.out');
+    const written = (await readFile(object?.path ?? '', 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
+    expect(written).toHaveLength(expectedFlowers.length);
+    expect(written).not.toEqual(expectedFlowers);
   }, 60_000);
 
   it('an image that never exits in batch mode fails the job at its attempt timeout', async () => {
