@@ -8,7 +8,7 @@ import {
   cloudHarness,
   ImageRegistry,
   providerModelport,
-  testServingImage,
+  pinnedServingImage,
   VertexEmulator,
 } from '@modelport/testkit';
 import { DefaultGcpClientFactory } from '../client-factory.js';
@@ -31,14 +31,15 @@ export const SERVING_IMAGE_URI = `${LOCATION}-docker.pkg.dev/${PROJECT}/modelpor
 
 /** An Artifact Registry holding the real serving image (built by the vitest global setup) at its usual place. */
 export async function servingRegistry(): Promise<ImageRegistry> {
-  return new ImageRegistry().push(SERVING_IMAGE_URI, await testServingImage());
+  return new ImageRegistry().push(SERVING_IMAGE_URI, await pinnedServingImage());
 }
 
 /**
  * Model containers in tests: Vertex's liveness probe (4 attempts) 1 s apart instead of 10 s, since the image
- * opens its port in well under a second; the deployment timeout stays the emulator's.
+ * opens its port in well under a second, and restarts back off from 0.5 s instead of 10 s; the deployment
+ * timeout stays the emulator's.
  */
-export const TEST_CONTAINER_TIMING = { livenessIntervalMs: 1_000 } as const;
+export const TEST_CONTAINER_TIMING = { livenessIntervalMs: 1_000, restartBackoffMs: 500 } as const;
 
 export type Harness = CloudHarness<VertexEmulator, DefaultGcpClientFactory, GcpProviderOptions>;
 

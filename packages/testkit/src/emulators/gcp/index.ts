@@ -18,6 +18,7 @@ export type {
   ServingContainer as VertexServingContainer,
   VertexContainerTiming,
 } from './model-containers.js';
+export { pinnedServingImage } from './pinned-image.js';
 export { GcpFaults } from './faults.js';
 export type { GcpCallHook, GcpCallInfo } from './faults.js';
 export { GcsFake, crc32c } from './gcs-fake.js';

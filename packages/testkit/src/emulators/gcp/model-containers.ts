@@ -88,6 +88,8 @@ export interface VertexContainerTiming {
   deploymentTimeoutMs?: number;
   /** Time between two health checks while waiting for 200. */
   healthIntervalMs?: number;
+  /** Wait before the first restart, doubled after each (Kubernetes' CrashLoopBackOff: 10 s, up to 5 min). */
+  restartBackoffMs?: number;
 }
 
 /** Why a model container could not serve (the emulator fails the deploy or the batch job with it). */
@@ -180,6 +182,7 @@ export class VertexContainers {
       livenessIntervalMs: timing.livenessIntervalMs ?? 10_000,
       deploymentTimeoutMs: timing.deploymentTimeoutMs ?? 120_000,
       healthIntervalMs: timing.healthIntervalMs ?? 100,
+      restartBackoffMs: timing.restartBackoffMs ?? 10_000,
     };
   }
 
@@ -223,7 +226,7 @@ export class VertexContainers {
       Object.assign(env, vertex, {
         // The network path to Cloud Storage and the metadata server (emulator only).
         STORAGE_EMULATOR_HOST: this.gcsUrl(),
-        GCE_METADATA_HOST: '127.0.0.1:1',
+        GCE_METADATA_HOST: this.gcsUrl().replace(/^https?:\/\//, ''),
         MODELPORT_GCS_ENDPOINT: this.gcsUrl(),
       });
       const expand = (list: readonly string[]) => list.map((a) => expandVariables(a, env));
@@ -249,6 +252,10 @@ export class VertexContainers {
             `(${restarts} restart(s); ${last})`,
         );
       }
+      // Restarted containers back off, as Kubernetes restarts a crashing one.
+      await sleep(
+        Math.min(this.timing.restartBackoffMs * 2 ** restarts, 300_000, Math.max(0, deadline - Date.now())),
+      );
       restarts++;
     }
   }

@@ -9,14 +9,9 @@ import type * as AiplatformModule from '@google-cloud/aiplatform';
 import type * as GrpcModule from '@grpc/grpc-js';
 import type * as GaxModule from 'google-gax';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  ImageRegistry,
-  imageVariant,
-  testServingImage,
-  type ContainerImage,
-} from '../shared/containers.js';
+import { freePort, ImageRegistry, imageVariant, type ContainerImage } from '../shared/containers.js';
 import { expandVariables } from './model-containers.js';
+import { pinnedServingImage } from './pinned-image.js';
 import type { VertexContainerTiming } from './model-containers.js';
 import { VertexEmulator } from './vertex-emulator.js';
 
@@ -39,7 +34,7 @@ let image: ContainerImage;
 let emulator: VertexEmulator | undefined;
 
 beforeAll(async () => {
-  image = await testServingImage();
+  image = await pinnedServingImage();
 });
 
 afterEach(async () => {
@@ -64,7 +59,7 @@ async function start(
     buckets: ['b1'],
     operationMs: 10,
     images,
-    containers: { livenessIntervalMs: 1_000, ...timing },
+    containers: { livenessIntervalMs: 1_000, restartBackoffMs: 200, ...timing },
   });
   const { address } = await emulator.start();
   emulator.gcs.put('b1', 'art/iris/model.onnx', await readFile(IRIS));
@@ -195,6 +190,16 @@ describe('a deployed model is the serving image started as Vertex starts a custo
     };
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error.details).toMatch(/HTTP 400/);
+  });
+
+  it("gives the container a metadata server (GCE_METADATA_HOST) that answers the service account's token", async () => {
+    const c = await start(image);
+    const { id } = await deploy(c, await upload(c, 'iris-meta'));
+    const host = emulator?.serving.get(id)?.env['GCE_METADATA_HOST'] ?? '';
+    const url = `http://${host}/computeMetadata/v1/instance/service-accounts/default/token`;
+    expect((await fetch(url)).status).toBe(403);
+    const token = await fetch(url, { headers: { 'metadata-flavor': 'Google' } });
+    expect(await token.json()).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer' });
   });
 
   it('an image that is not in the registry fails UploadModel (Vertex ingests the image there)', async () => {

@@ -8,7 +8,8 @@ import type * as GrpcModule from '@grpc/grpc-js';
 import type * as GaxModule from 'google-gax';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImageRegistry, testServingImage } from '../shared/containers.js';
+import { ImageRegistry } from '../shared/containers.js';
+import { pinnedServingImage } from './pinned-image.js';
 import { crc32c } from './gcs-fake.js';
 import { VertexEmulator } from './vertex-emulator.js';
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
   emulator = new VertexEmulator({
     buckets: ['b1'],
     operationMs: 20,
-    images: new ImageRegistry().push('img', await testServingImage()),
+    images: new ImageRegistry().push('img', await pinnedServingImage()),
     containers: { livenessIntervalMs: 1_000 },
   });
   const { address } = await emulator.start();

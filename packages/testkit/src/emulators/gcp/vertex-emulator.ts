@@ -1,6 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +166,7 @@ export class VertexEmulator {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.once('end', () => {
         const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+        if (url.pathname.startsWith('/computeMetadata/')) return metadataServer(req, res, url);
         void (async () => {
           await this.delay();
           await this.faults.runHooks(
@@ -947,6 +948,29 @@ export class VertexEmulator {
 }
 
 // ---------------------------------------------------------------------------------------------- helpers
+
+/**
+ * The GCE metadata server a model container asks for its service account's token (the
+ * `Metadata-Flavor: Google` header is required, as on GCE); reached through GCE_METADATA_HOST.
+ */
+function metadataServer(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  if (req.headers['metadata-flavor'] !== 'Google') {
+    res.writeHead(403, { 'content-type': 'text/plain' }).end('Missing Metadata-Flavor:Google header.');
+    return;
+  }
+  res.setHeader('metadata-flavor', 'Google');
+  if (url.pathname === '/computeMetadata/v1/instance/service-accounts/default/token') {
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ access_token: 'emulator-token', expires_in: 3599, token_type: 'Bearer' }));
+    return;
+  }
+  if (url.pathname === '/computeMetadata/v1/project/project-id') {
+    res.writeHead(200, { 'content-type': 'application/text' }).end('emulated-project');
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+}
 
 function str(o: Obj, key: string): string {
   const v = o[key];
