@@ -29,3 +29,4 @@ export { BATCH_CONTRACT } from './transform-runner.js';
 export { JOB_TIMEOUT_DOC, TASK_ROLE_DOC } from './batch-service.js';
 export type { IssuedCredentials } from './batch-service.js';
 export { DOCKER_MANIFEST_V2, pushedToEcr, servingImageRegistry } from './ecr-images.js';
+export { AWS_BATCH_RULES, SAGEMAKER_HOSTING_RULES, SAGEMAKER_TRANSFORM_RULES } from './rules.js';
