@@ -3,7 +3,8 @@
 // created. The predictor is the real serving image (a decoy model baked in), started by the fake the way
 // KServe starts a custom container: examples/iris/model.onnx copied from the example's s3:// URI into
 // /mnt/models by the storage-initializer step, then the kserve-container with the rendered args and env,
-// probed before Ready; status.url points at it.
+// probed before Ready; status.url is the fake's ingress for the InferenceService, which forwards to the
+// ready revisions' pods by their traffic share.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -93,14 +94,18 @@ describe('kserve iris example against the fake API server', { sequential: true, 
     expect(live()?.metadata.namespace).toBe(rendered.metadata.namespace);
   });
 
-  it("answers a KServe v1 prediction through status.url, from the iris model (not the image's decoy)", async () => {
+  async function labels(manifest: string): Promise<number[]> {
     const body = new TextEncoder().encode(JSON.stringify({ instances: ROWS }));
-    const response = await h.modelport().invoke(base, { body, contentType: 'application/json' });
+    const response = await h.modelport().invoke(manifest, { body, contentType: 'application/json' });
     expect(response.status, new TextDecoder().decode(response.body)).toBe(200);
     const answer = JSON.parse(new TextDecoder().decode(response.body)) as {
       predictions: { label: number }[];
     };
-    expect(answer.predictions.map((p) => p.label)).toEqual([0, 2, 1]);
+    return answer.predictions.map((p) => p.label);
+  }
+
+  it("answers a KServe v1 prediction through status.url, from the iris model (not the image's decoy)", async () => {
+    expect(await labels(base)).toEqual([0, 2, 1]);
   });
 
   it('kubectl get inferenceservices -o yaml shows the resource modelport created', async () => {
@@ -118,6 +123,7 @@ describe('kserve iris example against the fake API server', { sequential: true, 
   });
 
   it('updates by canary: canaryTrafficPercent 20, traffic split 20/80 between revisions', async () => {
+    const url = live()?.status?.url;
     const [plan] = await h.modelport().plan(canary);
     expect(plan?.actions.map((a) => a.kind)).toEqual(['update']);
     const [outcome] = await h.modelport().apply(canary);
@@ -133,8 +139,14 @@ describe('kserve iris example against the fake API server', { sequential: true, 
       new Set(['noop']),
     );
     expect(await kubectlYaml()).toContain('canaryTrafficPercent: 20');
-    // Both revisions run while the canary splits traffic.
+    // Both revisions run while the canary splits traffic; status.url (the route) stays the same.
     expect(h.server.pods?.running()).toHaveLength(2);
+    expect(live()?.status?.url).toBe(url);
+    const before = h.server.pods?.traffic('models/iris') ?? new Map<string, number>();
+    for (let i = 0; i < 10; i++) expect(await labels(canary)).toEqual([0, 2, 1]);
+    const after = h.server.pods?.traffic('models/iris') ?? new Map<string, number>();
+    const sent = (revision: string): number => (after.get(revision) ?? 0) - (before.get(revision) ?? 0);
+    expect([sent('iris-predictor-00002'), sent('iris-predictor-00001')]).toEqual([2, 8]);
   });
 
   it('detects drift made outside modelport and plans an update', async () => {

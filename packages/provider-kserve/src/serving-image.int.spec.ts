@@ -67,6 +67,18 @@ function registry(image: ContainerImage): ImageRegistry {
           ],
         }),
       )
+      // Ready, but never answers a prediction.
+      .push(
+        'registry.test/hangs:1',
+        imageVariant(image, {
+          Entrypoint: [
+            BIN,
+            '-e',
+            "require('node:http').createServer((q, s) => { if (q.method === 'GET') s.end('ready'); }).listen(Number(process.env.MODELPORT_PORT), '127.0.0.1')",
+            '--',
+          ],
+        }),
+      )
       // Dies at start with a message.
       .push(
         'registry.test/exits:1',
@@ -161,6 +173,20 @@ describe('KServe custom container: images that start', { sequential: true, timeo
     expect(mine.map((c) => c.name)).toEqual([`${key}-2`]);
     expect(before.has(mine[0]?.pid ?? -1)).toBe(false);
     expect(await labels(h, changed)).toEqual(IRIS_LABELS);
+  });
+
+  it('a prediction that outlasts predictor.timeout (limits.timeoutSeconds) is cut by the route with a 504', async () => {
+    const manifest = await file('hangs', [
+      [GOOD, 'registry.test/hangs:1'],
+      ['timeoutSeconds: 30', 'timeoutSeconds: 1'],
+    ]);
+    const [outcome] = await h.modelport().apply(manifest);
+    expect(outcome?.result.ok, failure(outcome)).toBe(true);
+    const started = Date.now();
+    const body = new TextEncoder().encode(JSON.stringify({ instances: ROWS }));
+    const response = await h.modelport().invoke(manifest, { body, contentType: 'application/json' });
+    expect(response.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('deleting the InferenceService stops its pods', async () => {

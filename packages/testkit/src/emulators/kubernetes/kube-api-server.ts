@@ -30,7 +30,7 @@ export interface FakeKubeOptions extends StoreOptions {
   /**
    * Runs the predictor of every InferenceService with a custom container (the modelport serving image) as a
    * real pod: the image from `pods.images`, /mnt/models filled from STORAGE_URI out of `pods.storage`, the
-   * kserve-container probed before Ready, status.url pointing at it (predictor-pods.ts). Without it the
+   * kserve-container probed before Ready, status.url its route (ingress.ts, predictor-pods.ts). Without it the
    * server is a control plane only: Ready after `readyAfterReads` reads, and status.url serves nothing.
    */
   pods?: PredictorPodOptions;

@@ -9,7 +9,8 @@
 //   loopback port, given to the container as MODELPORT_PORT (the serving image's documented port variable)
 //   and as PORT (what Knative sets to the container port, runtime contract); a MODELPORT_PORT in the spec
 //   that names another port is mapped to another free port, so a container listening elsewhere is never
-//   probed successfully. Probes and status.url use the mapped port.
+//   probed successfully. Probes use the mapped port; status.url is the InferenceService's ingress (ingress.ts),
+//   which forwards to the ready revisions' mapped ports by their traffic share.
 // - Timing: probes run every `probeIntervalMs` (KServe's default probe: every 10 s, 1 s timeout); a pod that
 //   never passes its probe fails after `progressDeadlineMs` (the Deployment/Knative progress deadline is 600 s).
 // - An unknown image fails at once with ImagePullBackOff (the kubelet reports ErrImagePull first, then backs off).
@@ -27,6 +28,7 @@ import {
   type ImageRegistry,
   type RunningContainer,
 } from '../shared/containers.js';
+import { Ingress, type Route } from './ingress.js';
 import { initializeStorage, type ModelStorage } from './storage.js';
 
 /** What the InferenceService status is derived from, per generation. */
@@ -71,7 +73,12 @@ interface ContainerSpecK8s {
 
 interface Pod {
   generation: number;
-  canary: boolean;
+  /** predictor.canaryTrafficPercent of this generation's spec. */
+  canaryPercent: number | undefined;
+  /** predictor.timeout (seconds) of this generation's spec. */
+  timeoutSeconds: number | undefined;
+  /** The pod's own address, once ready. */
+  target?: string;
   state: PodState;
   container?: RunningContainer;
   stopped: boolean;
@@ -101,6 +108,7 @@ export function customContainer(spec: unknown): ContainerSpecK8s | undefined {
 export class PredictorPods {
   private readonly pods = new Map<string, Pod[]>();
   private readonly pending = new Set<Promise<unknown>>();
+  private readonly ingresses = new Map<string, Ingress>();
   private root: string | undefined;
 
   constructor(private readonly options: PredictorPodOptions) {}
@@ -128,12 +136,13 @@ export class PredictorPods {
       return;
     }
     if (pods.some((p) => p.generation === generation)) return;
-    const canary =
-      (object.spec as { predictor?: { canaryTrafficPercent?: unknown } }).predictor?.canaryTrafficPercent !==
-      undefined;
+    const predictor = (object.spec as { predictor?: { canaryTrafficPercent?: unknown; timeout?: unknown } })
+      .predictor;
     const pod: Pod = {
       generation,
-      canary,
+      canaryPercent:
+        typeof predictor?.canaryTrafficPercent === 'number' ? predictor.canaryTrafficPercent : undefined,
+      timeoutSeconds: typeof predictor?.timeout === 'number' ? predictor.timeout : undefined,
       state: { phase: 'pending', reason: 'PodInitializing' },
       stopped: false,
     };
@@ -145,6 +154,14 @@ export class PredictorPods {
   remove(key: string): void {
     this.retire(key, () => true);
     this.pods.delete(key);
+    const ingress = this.ingresses.get(key);
+    this.ingresses.delete(key);
+    if (ingress !== undefined) this.track(ingress.stop());
+  }
+
+  /** Requests the InferenceService's ingress sent to each revision (by revision name). */
+  traffic(key: string): Map<string, number> {
+    return new Map(this.ingresses.get(key)?.served ?? []);
   }
 
   /** Waits for every start and stop in flight. */
@@ -256,17 +273,45 @@ export class PredictorPods {
       }
       await new Promise((resolve) => setTimeout(resolve, this.options.probeIntervalMs ?? 100));
     }
-    pod.state = { phase: 'ready', url: `http://127.0.0.1:${hostPort}` };
+    pod.target = `http://127.0.0.1:${hostPort}`;
     // The new revision serves: older ones retire, except the last ready one while a canary splits traffic.
     const lastReady = (this.pods.get(key) ?? [])
       .filter((p) => p !== pod && p.state.phase === 'ready')
       .sort((a, b) => b.generation - a.generation)[0];
-    this.retire(key, (p) => p !== pod && !(pod.canary && p === lastReady));
+    const canary = pod.canaryPercent;
+    const keep = canary !== undefined && canary < 100 ? lastReady : undefined;
+    this.retire(key, (p) => p !== pod && p !== keep);
+    const name = key.slice(key.indexOf('/') + 1);
+    const routes: Route[] = [
+      { revision: revisionName(name, pod.generation), target: pod.target, percent: 100 },
+    ];
+    if (keep?.target !== undefined && canary !== undefined) {
+      routes[0] = { ...routes[0]!, percent: canary };
+      routes.push({
+        revision: revisionName(name, keep.generation),
+        target: keep.target,
+        percent: 100 - canary,
+      });
+    }
+    const ingress = await this.ingressOf(key);
+    if (pod.stopped) return;
+    ingress.route(routes, pod.timeoutSeconds);
+    pod.state = { phase: 'ready', url: ingress.url };
     void container.exited.then((exit) => {
       if (!pod.stopped) {
         fail('RevisionFailed', `Container failed with: ${logTail(container, 10)}`, exit.code ?? 137);
       }
     });
+  }
+
+  private async ingressOf(key: string): Promise<Ingress> {
+    let ingress = this.ingresses.get(key);
+    if (ingress === undefined) {
+      ingress = new Ingress();
+      this.ingresses.set(key, ingress);
+    }
+    await ingress.start();
+    return ingress;
   }
 
   /**
@@ -307,6 +352,11 @@ export class PredictorPods {
       check: () => (port === undefined ? Promise.resolve(false) : tcpOpen(port, timeoutMs)),
     };
   }
+}
+
+/** Knative's revision names, as the store reports them: <isvc>-predictor-00001. */
+export function revisionName(name: string, generation: number): string {
+  return `${name}-predictor-${String(generation).padStart(5, '0')}`;
 }
 
 function tcpOpen(port: number, timeoutMs: number): Promise<boolean> {
