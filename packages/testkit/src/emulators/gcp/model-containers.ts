@@ -57,6 +57,11 @@ export const VERTEX_CONTAINER_RULES: readonly {
     status: 'verified',
   },
   {
+    rule: 'A serving container that exits is restarted (with a doubling back-off, as Kubernetes restarts a crashing container); predictions fail with UNAVAILABLE until the new one is healthy',
+    source: `${REQUIREMENTS}#liveness (restart on a failed probe); the back-off and the UNAVAILABLE status are guesses`,
+    status: 'guess',
+  },
+  {
     rule: 'Without a startup probe, health checks (GET on the health route) start at once; the container gets traffic only once it answers 200',
     source: `${REQUIREMENTS}#health`,
     status: 'verified',

@@ -169,6 +169,20 @@ describe('a deployed model is the serving image started as Vertex starts a custo
     expect(emulator?.serving.has(id)).toBe(false);
   });
 
+  it('restarts a deployed container that exits; predictions fail with UNAVAILABLE until it is healthy again', async () => {
+    const c = await start(image);
+    const { endpoint, id } = await deploy(c, await upload(c, 'iris-crash'));
+    const first = emulator?.serving.get(id);
+    process.kill(first?.container.pid ?? 0, 'SIGKILL');
+    await first?.container.exited;
+    await expect(labels(c, endpoint)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+    for (let i = 0; i < 300 && emulator?.restarts.get(id) !== 1; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(emulator?.restarts.get(id)).toBe(1);
+    expect(emulator?.serving.get(id)).not.toBe(first);
+    expect(await labels(c, endpoint)).toEqual([0, 2]);
+  });
+
   it('runs containerSpec.command and args (with $(VAR) expanded) in place of the entrypoint', async () => {
     const c = await start(image);
     const model = await upload(c, 'iris-args', {

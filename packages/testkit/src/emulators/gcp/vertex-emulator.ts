@@ -107,6 +107,8 @@ export class VertexEmulator {
   private readonly ingested = new Map<string, ContainerImage>();
   /** The running container of each deployed model, by DeployedModel.id. */
   readonly serving = new Map<string, ServingContainer>();
+  /** Times a deployed model's container was restarted after it exited, by DeployedModel.id. */
+  readonly restarts = new Map<string, number>();
   /** The images model containers are pulled from (Artifact Registry). */
   readonly images: ImageRegistry;
   private workDir: string | undefined;
@@ -199,8 +201,8 @@ export class VertexEmulator {
       this.httpServer.closeAllConnections();
       await new Promise<void>((resolve) => this.httpServer?.close(() => resolve()));
     }
-    await this.containers?.stopAll();
     this.serving.clear();
+    await this.containers?.stopAll();
     if (this.workDir !== undefined) await rm(this.workDir, { recursive: true, force: true });
   }
 
@@ -541,7 +543,7 @@ export class VertexEmulator {
         await serving.container.stop(2_000);
         throw error;
       }
-      this.serving.set(id, serving);
+      this.keepRunning(id, serving, model, endpointName, resources);
       current['deployedModels'] = [...((current['deployedModels'] ?? []) as Obj[]), stored];
       if (Object.keys(split).length > 0) {
         current['trafficSplit'] = Object.fromEntries(
@@ -878,6 +880,36 @@ export class VertexEmulator {
       await Promise.all(started.map((s) => s.container.stop(2_000)));
       end();
     }
+  }
+
+  /**
+   * A deployed model's container is restarted when it exits (Kubernetes restarts a serving container, and
+   * Vertex's liveness probe restarts one whose port closed); until the new one is healthy, predictions
+   * fail with UNAVAILABLE. Undeploying (or stopping the emulator) ends it for good.
+   */
+  private keepRunning(
+    id: string,
+    serving: ServingContainer,
+    model: Obj,
+    endpointName: string,
+    resources: Obj,
+  ): void {
+    this.serving.set(id, serving);
+    void serving.container.exited.then(async () => {
+      if (this.serving.get(id) !== serving || this.workDir === undefined) return;
+      try {
+        const next = await this.startContainer(model, {
+          deployedModelId: id,
+          endpointId: endpointName.split('/').pop() ?? '',
+          ...placementOf(endpointName, resources),
+        });
+        if (this.serving.get(id) !== serving) return void (await next.container.stop(2_000));
+        this.restarts.set(id, (this.restarts.get(id) ?? 0) + 1);
+        this.keepRunning(id, next, model, endpointName, resources);
+      } catch {
+        // never became ready again: predictions stay UNAVAILABLE
+      }
+    });
   }
 
   /** Starts a Model's container for a deployment or a batch replica; Vertex's failure as an RpcError. */
