@@ -175,6 +175,21 @@ export class BatchEncoder {
     this.rows++;
   }
 
+  /**
+   * Appends `count` rows already parsed into one typed array (the HTTP scanner's fast path), for a model
+   * whose only input is a float tensor of fixed row dims; the caller has checked the layout.
+   */
+  addRows(values: Float32Array | Float64Array, count: number): void {
+    const slot = this.single;
+    if (slot === undefined || slot.dims === undefined)
+      throw new Error('addRows: not a single fixed-size input');
+    this.reserve(count);
+    const store = this.ensureStore(slot) as Float32Array | Float64Array;
+    const length = count * slot.rowSize;
+    store.set(values.length === length ? values : values.subarray(0, length), this.rows * slot.rowSize);
+    this.rows += count;
+  }
+
   /** Tensors for the rows added so far (views over the stores, no copy). */
   toFeeds(): Record<string, ort.Tensor> {
     const feeds: Record<string, ort.Tensor> = {};

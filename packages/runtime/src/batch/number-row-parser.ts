@@ -86,6 +86,19 @@ function parseNumber(buf: Uint8Array, i: number, end: number): number {
   return negative ? -value : value;
 }
 
+/**
+ * A JSON number at `buf[i]` (NaN when the bytes there are not one), decoded as JSON.parse decodes it;
+ * `numberEnd()` is then the index just past it.
+ */
+export function parseJsonNumber(buf: Uint8Array, i: number, end: number): number {
+  return parseNumber(buf, i, end);
+}
+
+/** Where the last number parsed by `parseJsonNumber` ended. */
+export function numberEnd(): number {
+  return cursor;
+}
+
 function slowNumber(buf: Uint8Array, start: number, end: number): number {
   let text = '';
   for (let k = start; k < end; k++) text += String.fromCharCode(buf[k] ?? 0);

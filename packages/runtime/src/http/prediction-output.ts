@@ -21,9 +21,10 @@ export async function predictionBody(
   model: ServedModel,
   format: BodyFormat,
   instances: unknown[],
+  signal?: AbortSignal,
 ): Promise<string> {
-  if (format === 'json') return `{"predictions":${await predictionsJson(model, instances)}}`;
-  return predictionPiece(model, format, instances, true);
+  if (format === 'json') return `{"predictions":${await predictionsJson(model, instances, signal)}}`;
+  return predictionPiece(model, format, instances, true, signal);
 }
 
 /**
@@ -35,27 +36,28 @@ export async function predictionPiece(
   format: BodyFormat,
   instances: unknown[],
   first: boolean,
+  signal?: AbortSignal,
 ): Promise<string> {
   switch (format) {
     case 'json': {
-      const text = await predictionsJson(model, instances);
+      const text = await predictionsJson(model, instances, signal);
       return first ? text.slice(1, -1) : `,${text.slice(1, -1)}`;
     }
     case 'csv':
-      return formatCsvPredictions(await model.predictInstances(instances));
+      return formatCsvPredictions(await model.predictInstances(instances, signal));
     case 'jsonl': {
       let text = '';
-      for (const prediction of await model.predictInstances(instances))
+      for (const prediction of await model.predictInstances(instances, signal))
         text += `${JSON.stringify(prediction)}\n`;
       return text;
     }
   }
 }
 
-function predictionsJson(model: ServedModel, instances: unknown[]): Promise<string> {
+function predictionsJson(model: ServedModel, instances: unknown[], signal?: AbortSignal): Promise<string> {
   return model.predictInstancesJson !== undefined
-    ? model.predictInstancesJson(instances)
-    : model.predictInstances(instances).then((p) => JSON.stringify(p));
+    ? model.predictInstancesJson(instances, signal)
+    : model.predictInstances(instances, signal).then((p) => JSON.stringify(p));
 }
 
 /** A model error about `instance i` of a piece, renumbered for the whole body (`offset` rows before it). */

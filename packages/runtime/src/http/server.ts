@@ -20,6 +20,7 @@ import {
   renumberInstanceError,
 } from './prediction-output.js';
 import { BodyStream, formatBytes, readBody, type BodyAbort } from './read-body.js';
+import { scanInstances } from './instances-scanner.js';
 import { jsonRecordParser, lineRecordParser, parseLineBody, type RecordParser } from './record-parsers.js';
 import { Route, Router, type RouteId, type RouteMatch } from './router.js';
 
@@ -104,6 +105,8 @@ class Exchange {
   retryAfter: number | undefined;
   /** Why the request failed, for the access log. */
   error: string | undefined;
+  /** Aborted when the server gives up on the request (timeout): model work not started for it is skipped. */
+  abort: AbortController | undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -278,6 +281,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
 
   function onTimeout(ex: Exchange): void {
     fail(ex, new RequestError(`the request took longer than ${timeoutMs} ms`, 'timeout'));
+    ex.abort?.abort();
   }
 
   /** A whole JSON body (the v2 tensor route): one string, so V8's longest string (~512 MiB) bounds it. */
@@ -465,9 +469,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   ): Promise<void> {
     const body = await readSmallBody(ex);
     if (!Buffer.isBuffer(body)) return predictStreamed(ex, served, input, output, shape, body);
+    ex.abort = new AbortController();
+    const signal = ex.abort.signal;
+    if (input === 'json' && output.format === 'json') {
+      // The fast path: rows of numbers scanned straight into a typed array (anything else is parsed below).
+      const layout = served.rowLayout;
+      if (layout !== undefined && served.predictRowsJson !== undefined && shape.paths.some(isInstancesPath)) {
+        const rows = scanInstances(
+          body,
+          layout,
+          shape.paths.some((p) => p.length === 0),
+        );
+        if (rows !== undefined) {
+          const text = await served.predictRowsJson(rows.data, rows.count, signal);
+          return send(ex, 200, output.contentType, `{"predictions":${text}}`);
+        }
+      }
+    }
     const instances =
       input === 'json' ? shape.pick(parseJsonBody(body.toString('utf8'))) : parseLineBody(input, body);
-    send(ex, 200, output.contentType, await predictionBody(served, output.format, instances));
+    send(ex, 200, output.contentType, await predictionBody(served, output.format, instances, signal));
   }
 
   /**
@@ -701,6 +722,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     close,
   };
 }
+
+const isInstancesPath = (path: readonly string[]) => path.length === 1 && path[0] === 'instances';
 
 /** Writes a piece of a streamed response, waiting while the socket's buffer is full. */
 async function writeWithBackpressure(res: ServerResponse, text: string): Promise<void> {
