@@ -292,9 +292,7 @@ export class AzureEmulator {
    * The user container of an online deployment (by deployment name), as Azure ML started it: its environment
    * and mounts (container paths), its process id and how many times it was restarted.
    */
-  userContainer(
-    deployment: string,
-  ):
+  userContainer(deployment: string):
     | {
         env: Record<string, string>;
         mounts: Record<string, string>;
