@@ -13,13 +13,33 @@ export const BUCKET = 'modelport-examples-artifacts';
 export const SERVING_IMAGE_URI =
   'us-central1-docker.pkg.dev/modelport-examples/modelport/modelport-serving:0.1.0';
 
+const SERVING_IMAGE_REGIONS = [
+  'us-central1',
+  'us-east1',
+  'us-east4',
+  'us-west1',
+  'us-west2',
+  'europe-west1',
+  'europe-west2',
+  'europe-west3',
+  'europe-west4',
+  'asia-northeast1',
+  'asia-southeast1',
+  'australia-southeast1',
+];
+
 /**
  * The emulated Vertex AI with the real serving image (the vitest global setup builds it, a decoy model
  * baked in) pushed where the provider expects it: every model container is that image, started as Vertex
  * starts a custom container.
  */
 export async function startVertex(options: VertexEmulatorOptions = {}): Promise<VertexEmulator> {
-  const images = new ImageRegistry().push(SERVING_IMAGE_URI, await pinnedServingImage());
+  const image = await pinnedServingImage();
+  const images = new ImageRegistry();
+  // The project's Artifact Registry holds the image in every region a migrated manifest may land in.
+  for (const region of SERVING_IMAGE_REGIONS) {
+    images.push(SERVING_IMAGE_URI.replace('us-central1', region), image);
+  }
   const emulator = new VertexEmulator({
     buckets: [BUCKET],
     images,
