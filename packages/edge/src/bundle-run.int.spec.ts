@@ -317,7 +317,7 @@ describe('the amd64 edge bundle', () => {
     await aws.start();
     // The ECS/AWS Batch credentials endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI), on 127.0.0.1.
     let credentialCalls = 0;
-    const credentials: Server = createServer((request, response) => {
+    const credentials: Server = createServer((_request, response) => {
       credentialCalls++;
       response.setHeader('content-type', 'application/json');
       response.end(

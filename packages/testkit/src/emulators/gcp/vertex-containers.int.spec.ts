@@ -136,7 +136,7 @@ async function deploy(
 async function labels(c: Clients, endpoint: string, rows: unknown[] = ROWS): Promise<number[]> {
   const [answer] = await c.predictions.predict({
     endpoint,
-    instances: rows.map((r) => aiplatform.helpers.toValue(r) as never),
+    instances: rows.map((r) => aiplatform.helpers.toValue(r as object) as never),
   });
   return (answer.predictions ?? []).map((p) => p.structValue?.fields?.['label']?.numberValue ?? -1);
 }
